@@ -1,6 +1,7 @@
 package v1
 
 import (
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -63,6 +64,11 @@ type Registry struct {
 	kinds      []*Kind
 	byResource map[string]*Kind
 	byName     map[string]*Kind
+	byType     map[reflect.Type]*Kind
+	// schemas holds the JSON shape of each kind's Go type, for strict
+	// decoding.
+	schemas    map[reflect.Type]*schema
+	listSchema *schema
 }
 
 // NewRegistry returns a registry of every built-in kind.
@@ -71,9 +77,15 @@ func NewRegistry() *Registry {
 }
 
 func newRegistry(kinds []*Kind) *Registry {
-	r := &Registry{byResource: map[string]*Kind{}, byName: map[string]*Kind{}}
+	r := &Registry{byResource: map[string]*Kind{}, byName: map[string]*Kind{},
+		byType: map[reflect.Type]*Kind{}, schemas: map[reflect.Type]*schema{}}
+	b := newSchemaBuilder()
+	r.listSchema = b.build(reflect.TypeFor[List]())
 	for _, k := range kinds {
 		r.kinds = append(r.kinds, k)
+		t := reflect.TypeOf(k.New())
+		r.byType[t] = k
+		r.schemas[t] = b.build(t)
 		r.byResource[k.Resource] = k
 		names := append([]string{k.Kind, k.Resource, k.Singular}, k.ShortNames...)
 		names = append(names, k.Aliases...)

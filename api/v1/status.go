@@ -165,6 +165,7 @@ const (
 	FieldTooLong      FieldErrorType = "FieldValueTooLong"
 	FieldUnknown      FieldErrorType = "FieldValueUnknown"
 	FieldImmutable    FieldErrorType = "FieldValueImmutable"
+	FieldNotFound     FieldErrorType = "FieldValueNotFound"
 )
 
 // FieldError says what is wrong with one field, named by its full path
@@ -228,6 +229,12 @@ func Duplicate(field string, value any) FieldError {
 // Immutable says the field may not change after creation.
 func Immutable(field string) FieldError {
 	return FieldError{Type: FieldImmutable, Field: field, Detail: "field is immutable"}
+}
+
+// NotFound says the value refers to something that does not exist (a
+// volume mount naming no volume).
+func NotFound(field string, value any) FieldError {
+	return FieldError{Type: FieldNotFound, Field: field, Detail: fmt.Sprintf("not found: %v", quoteIfString(value))}
 }
 
 // Unknown says the field does not exist in the schema.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 
@@ -15,6 +16,9 @@ import (
 // peer listeners bind loopback ports the OS picks; Kennel itself talks to it
 // in process, without a socket.
 func (s *Store) startEmbedded(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("store: data dir: %w", err)
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = "kennel"
 	cfg.Dir = s.cfg.DataDir
@@ -60,4 +64,3 @@ var urlPattern = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']+`)
 
 // scrubURLs replaces every URL in s with a placeholder.
 func scrubURLs(s string) string { return urlPattern.ReplaceAllString(s, "<etcd endpoint>") }
-

@@ -153,4 +153,3 @@ type errRedacted struct{ err error }
 
 func (e errRedacted) Error() string { return scrubURLs(e.err.Error()) }
 func (e errRedacted) Unwrap() error { return e.err }
-

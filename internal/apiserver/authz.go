@@ -1,0 +1,99 @@
+package apiserver
+
+import (
+	v1 "github.com/kennel-dev/kennel/api/v1"
+)
+
+// authorize decides whether id may make the request. Checks that depend on
+// the stored object (a node writing a pod's status) are made by the
+// handlers through authorizeObject.
+func authorize(id *Identity, info *requestInfo) error {
+	read := info.Verb == verbGet || info.Verb == verbList || info.Verb == verbWatch
+	switch id.Role {
+	case RoleAdmin:
+		return nil
+	case RoleViewer:
+		if read {
+			return nil
+		}
+		return forbidden(id, info, "the viewer role is read-only")
+	case RoleNode:
+		if read {
+			return nil
+		}
+		return authorizeNodeWrite(id, info)
+	}
+	return forbidden(id, info, "unknown role")
+}
+
+// nodeLeaseNamespace holds the heartbeat Lease of each node.
+const nodeLeaseNamespace = v1.NamespaceLeases
+
+func authorizeNodeWrite(id *Identity, info *requestInfo) error {
+	switch info.Kind.Resource {
+	case "nodes":
+		if info.Verb == verbDelete {
+			return forbidden(id, info, "a node may not delete Node objects")
+		}
+		// Create names the node in the body; the handler checks it.
+		if info.Verb == verbCreate || id.Node == "" || info.Name == id.Node {
+			return nil
+		}
+		return forbidden(id, info, "a node may write only its own Node "+quote(id.Node))
+	case "leases":
+		if info.Namespace == nodeLeaseNamespace && info.Verb != verbDelete &&
+			(info.Verb == verbCreate || (id.Node != "" && info.Name == id.Node)) {
+			return nil
+		}
+		return forbidden(id, info, "a node may write only its own Lease in "+nodeLeaseNamespace)
+	case "pods":
+		if id.Node != "" && (info.Subresource == "status" || info.Verb == verbDelete) {
+			return nil // the handler checks that the pod is bound to this node
+		}
+		return forbidden(id, info, "a node may write only the status of pods bound to it")
+	case "events":
+		if info.Verb == verbCreate || info.Verb == verbUpdate || info.Verb == verbPatch {
+			return nil
+		}
+	}
+	return forbidden(id, info, "the node role may not "+info.Verb+" "+info.Kind.Resource)
+}
+
+// authorizeObject checks rules that need the object: a node token may
+// only create its own Node and Lease and touch pods bound to it.
+func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName string) error {
+	if id.Role != RoleNode {
+		return nil
+	}
+	switch info.Kind.Resource {
+	case "nodes", "leases":
+		if id.Node != "" && m.Name != id.Node {
+			return forbidden(id, info, "a node may write only its own "+info.Kind.Kind+" "+quote(id.Node))
+		}
+	case "pods":
+		if nodeName != id.Node {
+			return forbidden(id, info, "pod "+quote(m.Name)+" is not bound to node "+quote(id.Node))
+		}
+	}
+	return nil
+}
+
+func forbidden(id *Identity, info *requestInfo, why string) error {
+	what := info.Kind.Resource
+	if info.Subresource != "" {
+		what += "/" + info.Subresource
+	}
+	if info.Name != "" {
+		what += " " + quote(info.Name)
+	}
+	if info.Namespace != "" {
+		what += " in namespace " + quote(info.Namespace)
+	}
+	who := string(id.Role)
+	if id.Node != "" {
+		who += " " + quote(id.Node)
+	}
+	return v1.NewError(v1.ReasonForbidden, "%s cannot %s %s: %s", who, info.Verb, what, why)
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
