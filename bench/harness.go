@@ -18,8 +18,8 @@ import (
 
 // WriteResult is the throughput of one concurrency level.
 type WriteResult struct {
-	Clients                             int
-	Ops                                 int
+	Clients                                     int
+	Ops                                         int
 	RawPutsPerSec, CreatesPerSec, UpdatesPerSec float64
 }
 

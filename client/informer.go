@@ -358,7 +358,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-
 // objectKey is "namespace/name", or "name" for cluster-scoped objects.
 func objectKey(o v1.Object) string {
 	m := o.GetObjectMeta()

@@ -17,7 +17,7 @@ import (
 func pod(name, node string) *v1.Pod {
 	return &v1.Pod{
 		ObjectMeta: v1.ObjectMeta{Name: name},
-		Spec: v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c", Command: []string{"sleep", "1"}}}},
+		Spec:       v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c", Command: []string{"sleep", "1"}}}},
 	}
 }
 

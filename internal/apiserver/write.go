@@ -333,4 +333,3 @@ func randomSuffix(n int) string {
 	}
 	return string(b)
 }
-

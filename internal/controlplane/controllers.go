@@ -30,10 +30,10 @@ func (cp *ControlPlane) startControllers(ctx context.Context) error {
 		id = fmt.Sprintf("%s_%s_%d", host, cp.server.Addr(), os.Getpid())
 	}
 	le := leaderelection.Config{
-		Lock:     client.For[*v1.Lease](c, v1.NamespaceSystem),
-		Name:     leaseName,
-		Identity: id,
-		Logger:   cp.cfg.Logger,
+		Lock:            client.For[*v1.Lease](c, v1.NamespaceSystem),
+		Name:            leaseName,
+		Identity:        id,
+		Logger:          cp.cfg.Logger,
 		ReleaseOnCancel: true,
 	}
 	if err := le.Validate(); err != nil {
