@@ -248,12 +248,13 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 // status, a /status update keeps everything but the status, and the
 // generation is bumped when anything but metadata and status changed.
 func mergeForUpdate(info *requestInfo, old, in v1.Object) (v1.Object, error) {
+	// Both objects were decoded for this request alone, so they are
+	// modified in place.
 	if info.Subresource == "status" {
-		obj := cloneObject(info.Kind, old)
-		setField(obj, "Status", in)
-		return obj, nil
+		setField(old, "Status", in)
+		return old, nil
 	}
-	obj := cloneObject(info.Kind, in)
+	obj := in
 	om, m := old.GetObjectMeta(), obj.GetObjectMeta()
 	m.UID, m.CreationTimestamp, m.Namespace, m.Name = om.UID, om.CreationTimestamp, om.Namespace, om.Name
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = om.DeletionTimestamp, om.DeletionGracePeriodSeconds
@@ -266,14 +267,6 @@ func mergeForUpdate(info *requestInfo, old, in v1.Object) (v1.Object, error) {
 		m.Generation++
 	}
 	return obj, nil
-}
-
-func cloneObject(kind *v1.Kind, o v1.Object) v1.Object {
-	b, _ := json.Marshal(o)
-	out := kind.New()
-	_ = json.Unmarshal(b, out)
-	out.GetObjectMeta().ResourceVersion = o.GetObjectMeta().ResourceVersion
-	return out
 }
 
 // setField copies the named top-level field from src to dst (same type).

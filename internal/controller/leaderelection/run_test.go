@@ -105,7 +105,7 @@ func TestRunReleaseOnCancel(t *testing.T) {
 			leases := newMemLeases(clk)
 			var ev events
 			a := startRun(t, clk, leases, "a", tc.release, &ev)
-			waitFor(t, "a to lead", a.e.IsLeader)
+			waitFor(t, "a to start leading", func() bool { return len(ev.list()) == 2 })
 			b := startRun(t, clk, leases, "b", tc.release, &ev)
 			waitFor(t, "b to see a", func() bool { return b.e.Leader() == "a" })
 
