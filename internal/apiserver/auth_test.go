@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -171,5 +172,35 @@ func TestHealthAndMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("/metrics without token: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestTokenRevocation(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx := ctxT(t)
+	body, err := tc.Admin.Do(ctx, http.MethodPost, "/kennel/v1/tokens", []byte(`{"role":"viewer","description":"ci"}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp apiserver.TokenResponse
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Token == "" || resp.SecretHash != "" {
+		t.Fatalf("token response %s: %v", body, err)
+	}
+	viewer := tc.Client(resp.Token)
+	if err := list(ctx, viewer); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := tc.Admin.Do(ctx, http.MethodGet, "/kennel/v1/tokens", nil, "")
+	if err != nil || !strings.Contains(string(listed), resp.ID) || strings.Contains(string(listed), "secretHash") {
+		t.Fatalf("token list %s: %v", listed, err)
+	}
+	if _, err := viewer.Do(ctx, http.MethodPost, "/kennel/v1/tokens", []byte(`{"role":"admin"}`), ""); !v1.IsForbidden(err) {
+		t.Fatalf("viewer minting a token: %v, want Forbidden", err)
+	}
+	if _, err := tc.Admin.Do(ctx, http.MethodDelete, "/kennel/v1/tokens/"+resp.ID, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := list(ctx, viewer); !v1.IsUnauthorized(err) {
+		t.Fatalf("revoked token: %v, want Unauthorized", err)
 	}
 }

@@ -66,9 +66,16 @@ func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName
 		return nil
 	}
 	switch info.Kind.Resource {
-	case "nodes", "leases":
+	case "nodes":
 		if id.Node != "" && m.Name != id.Node {
-			return forbidden(id, info, "a node may write only its own "+info.Kind.Kind+" "+quote(id.Node))
+			return forbidden(id, info, "a node may write only its own Node "+quote(id.Node))
+		}
+	case "leases":
+		if id.Node == "" {
+			return forbidden(id, info, "a node token must register its Node before it writes a Lease")
+		}
+		if m.Name != id.Node {
+			return forbidden(id, info, "a node may write only its own Lease "+quote(id.Node))
 		}
 	case "pods":
 		if nodeName != id.Node {

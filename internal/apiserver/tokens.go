@@ -64,12 +64,21 @@ type Identity struct {
 type tokens struct {
 	st     *store.Store
 	mu     sync.RWMutex
-	cache  map[string]*TokenInfo
+	cache  map[string]cachedToken
 	prefix string
 }
 
+// tokenCacheTTL bounds how long a token revoked through another API
+// server keeps working here.
+const tokenCacheTTL = 10 * time.Second
+
+type cachedToken struct {
+	info    *TokenInfo
+	fetched time.Time
+}
+
 func newTokens(st *store.Store) *tokens {
-	return &tokens{st: st, cache: map[string]*TokenInfo{}, prefix: st.Prefix() + "/_tokens/"}
+	return &tokens{st: st, cache: map[string]cachedToken{}, prefix: st.Prefix() + "/_tokens/"}
 }
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -126,10 +135,10 @@ func (t *tokens) authenticate(ctx context.Context, token string) (*Identity, err
 func (t *tokens) lookup(ctx context.Context, id string, fresh bool) (*TokenInfo, error) {
 	if !fresh {
 		t.mu.RLock()
-		info := t.cache[id]
+		c, ok := t.cache[id]
 		t.mu.RUnlock()
-		if info != nil {
-			return info, nil
+		if ok && time.Since(c.fetched) < tokenCacheTTL {
+			return c.info, nil
 		}
 	}
 	kv, err := t.st.Get(ctx, t.prefix+id)
@@ -145,7 +154,7 @@ func (t *tokens) lookup(ctx context.Context, id string, fresh bool) (*TokenInfo,
 		return nil, fmt.Errorf("apiserver: token %s: %w", id, err)
 	}
 	t.mu.Lock()
-	t.cache[id] = info
+	t.cache[id] = cachedToken{info: info, fetched: time.Now()}
 	t.mu.Unlock()
 	return info, nil
 }
