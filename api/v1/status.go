@@ -91,6 +91,7 @@ type Error struct {
 	Status Status
 }
 
+// Error returns the status message.
 func (e *Error) Error() string { return e.Status.Message }
 
 // NewError builds an error of the given reason with a formatted message.
@@ -176,6 +177,7 @@ type FieldError struct {
 	Detail string
 }
 
+// Error returns "field: detail".
 func (e FieldError) Error() string {
 	if e.Field == "" {
 		return e.Detail
@@ -186,6 +188,7 @@ func (e FieldError) Error() string {
 // FieldErrors is a list of field errors; nil means valid.
 type FieldErrors []FieldError
 
+// Error joins the errors with "; ".
 func (l FieldErrors) Error() string {
 	s := make([]string, len(l))
 	for i, e := range l {

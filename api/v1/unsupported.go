@@ -25,6 +25,9 @@ func unsupportedFields() map[reflect.Type]map[string]string {
 		podVolumeSources[k] = v
 	}
 	return map[reflect.Type]map[string]string{
+		reflect.TypeFor[ObjectMeta](): {
+			"managedFields": "Kennel has no server-side apply",
+		},
 		reflect.TypeFor[PodSpec](): {
 			"hostNetwork":                  hostNamespaces,
 			"hostPID":                      hostNamespaces,

@@ -13,6 +13,7 @@ import (
 // ("spec.template.spec.containers[0].name").
 type fieldPath string
 
+// Child appends field names.
 func (p fieldPath) Child(names ...string) fieldPath {
 	for _, n := range names {
 		if p == "" {
@@ -24,10 +25,13 @@ func (p fieldPath) Child(names ...string) fieldPath {
 	return p
 }
 
+// Index appends a list index.
 func (p fieldPath) Index(i int) fieldPath { return p + "[" + fieldPath(strconv.Itoa(i)) + "]" }
 
+// Key appends a map key.
 func (p fieldPath) Key(k string) fieldPath { return p + "[" + fieldPath(k) + "]" }
 
+// String is the path as written in errors.
 func (p fieldPath) String() string { return string(p) }
 
 // Limits from Kubernetes.

@@ -112,8 +112,8 @@ func validateConfigMap(c *ConfigMap) FieldErrors {
 		size += len(c.BinaryData[k])
 	}
 	if size > maxDataSize {
-		errs = append(errs, FieldError{Type: FieldTooLong, Field: "",
-			Detail: fmt.Sprintf("data may not be more than %d bytes, got %d", maxDataSize, size)})
+		errs = append(errs, FieldError{Type: FieldTooLong, Field: "data",
+			Detail: fmt.Sprintf("data and binaryData may not be more than %d bytes together, got %d", maxDataSize, size)})
 	}
 	return errs
 }

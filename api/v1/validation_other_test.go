@@ -60,6 +60,7 @@ func TestValidateEndpoints(t *testing.T) {
 		{"bad IP", func(e *Endpoints) { e.Subsets[0].Addresses[0].IP = "db-0" }, []string{"subsets[0].addresses[0].ip"}},
 		{"bad hostname", func(e *Endpoints) { e.Subsets[0].Addresses[0].Hostname = "db_0" }, []string{"subsets[0].addresses[0].hostname"}},
 		{"bad port", func(e *Endpoints) { e.Subsets[0].Ports[0].Port = -1 }, []string{"subsets[0].ports[0].port"}},
+		{"bad name", func(e *Endpoints) { e.Name = "DB" }, []string{"metadata.name"}},
 		{"not-ready IPv6", func(e *Endpoints) {
 			e.Subsets[0].NotReadyAddresses = []EndpointAddress{{IP: "::1"}}
 		}, nil},
@@ -157,7 +158,7 @@ func TestValidateConfigAndSecrets(t *testing.T) {
 		{"valid", nil, nil},
 		{"bad key", func(c *ConfigMap) { c.Data["a/b"] = "" }, []string{"data"}},
 		{"key in both", func(c *ConfigMap) { c.BinaryData = map[string][]byte{"redis.conf": nil} }, []string{"binaryData[redis.conf]"}},
-		{"too large", func(c *ConfigMap) { c.Data["big"] = strings.Repeat("x", 1024*1024) }, []string{""}},
+		{"too large", func(c *ConfigMap) { c.Data["big"] = strings.Repeat("x", 1024*1024) }, []string{"data"}},
 	})
 	runValidate(t, validSecret, []vcase[*Secret]{
 		{"valid", nil, nil},

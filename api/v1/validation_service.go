@@ -116,7 +116,7 @@ func validateServiceUpdate(old, new *Service) FieldErrors {
 }
 
 func validateEndpoints(e *Endpoints) FieldErrors {
-	errs := validateObjectMeta(&e.ObjectMeta, true, dnsLabel)
+	errs := validateObjectMeta(&e.ObjectMeta, true, dnsSubdomain)
 	for i := range e.Subsets {
 		s := &e.Subsets[i]
 		p := fieldPath("subsets").Index(i)
