@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // Store is an etcd-backed key-value store with revisions. It is safe for
@@ -73,11 +75,16 @@ func (s *Store) connect(ctx context.Context) error {
 			tlsCfg.Certificates = []tls.Certificate{cert}
 		}
 	}
+	endpoints, user, pass := splitCredentials(s.cfg.Endpoints)
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   s.cfg.Endpoints,
+		Endpoints:   endpoints,
+		Username:    user,
+		Password:    pass,
 		DialTimeout: s.cfg.DialTimeout,
 		TLS:         tlsCfg,
 		Context:     context.WithoutCancel(ctx),
+		// etcd's client logs endpoints; Kennel reports errors itself.
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		// clientv3 errors can quote the endpoint; do not wrap the text.
@@ -85,6 +92,26 @@ func (s *Store) connect(ctx context.Context) error {
 	}
 	s.cli = cli
 	return nil
+}
+
+// splitCredentials takes user:password out of endpoint URLs (etcd's own
+// authentication), so that they are sent as credentials and never appear
+// in an address that might be logged.
+func splitCredentials(endpoints []string) (out []string, user, pass string) {
+	for _, e := range endpoints {
+		u, err := url.Parse(e)
+		if err != nil {
+			out = append(out, e)
+			continue
+		}
+		if u.User != nil {
+			user = u.User.Username()
+			pass, _ = u.User.Password()
+			u.User = nil
+		}
+		out = append(out, u.String())
+	}
+	return out, user, pass
 }
 
 // ping makes one read so that Start fails early when etcd does not answer.
