@@ -63,21 +63,24 @@ func (c *Config) Validate() error {
 
 // Server is a running API server.
 type Server struct {
-	cfg     Config
-	reg     *v1.Registry
-	st      *store.Store
-	tokens  *tokens
-	metrics *metrics
-	log     *slog.Logger
-	http    *http.Server
-	ln      net.Listener
-	url     string
+	cfg    Config
+	reg    *v1.Registry
+	st     *store.Store
+	tokens *tokens
+	// namespaces caches namespace state for creates.
+	namespaces *nsCache
+	metrics    *metrics
+	log        *slog.Logger
+	http       *http.Server
+	ln         net.Listener
+	url        string
 
 	stopCtx  context.Context
 	stop     context.CancelFunc
 	done     chan struct{}
 	err      chan error
 	closeOne sync.Once
+	wg       sync.WaitGroup
 }
 
 // Start serves the API. It returns once the listener is bound and the
@@ -108,8 +111,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
+	nsKind, _ := s.reg.ByResource("namespaces")
+	s.namespaces = newNSCache(s.st, s.listPrefix(nsKind, ""), s.log)
+	s.wg.Go(func() { s.namespaces.run(s.stopCtx) })
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		s.stop()
+		s.wg.Wait()
 		return nil, fmt.Errorf("apiserver: listen on %s: %w", cfg.Listen, err)
 	}
 	s.ln = ln
@@ -166,6 +174,7 @@ func (s *Server) Close() error {
 			s.http.Close()
 		}
 		<-s.done
+		s.wg.Wait()
 	})
 	return nil
 }

@@ -146,15 +146,19 @@ func (s *Server) checkNamespaceActive(ctx context.Context, info *requestInfo) er
 	if !info.Kind.Namespaced {
 		return nil
 	}
-	nsKind, _ := s.reg.ByResource("namespaces")
-	kv, err := s.st.GetLocal(ctx, s.key(nsKind, "", info.Namespace))
-	if errors.Is(err, store.ErrNotFound) {
-		return v1.NewError(v1.ReasonNotFound, "namespace %q not found", info.Namespace)
+	_, term, known := s.namespaces.lookup(info.Namespace)
+	if !known {
+		nsKind, _ := s.reg.ByResource("namespaces")
+		kv, err := s.st.GetLocal(ctx, s.key(nsKind, "", info.Namespace))
+		if errors.Is(err, store.ErrNotFound) {
+			return v1.NewError(v1.ReasonNotFound, "namespace %q not found", info.Namespace)
+		}
+		if err != nil {
+			return err
+		}
+		term = terminating(kv.Value)
 	}
-	if err != nil {
-		return err
-	}
-	if bytes.Contains(kv.Value, []byte(`"deletionTimestamp"`)) {
+	if term {
 		return v1.NewError(v1.ReasonForbidden, "namespace %q is being terminated: no new objects can be created in it", info.Namespace)
 	}
 	return nil
