@@ -50,10 +50,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, id *Identity, 
 		}
 	}
 	if err != nil {
+		err = storeError(err, info)
 		if !errors.As(err, new(*v1.Error)) {
 			s.log.Error("request failed", "verb", info.Verb, "resource", info.Kind.Resource, "name", info.Name, "err", err)
 		}
-		return writeError(w, storeError(err, info))
+		return writeError(w, err)
 	}
 	return code
 }

@@ -79,19 +79,22 @@ func startController(t *testing.T, c *Controller) {
 	})
 }
 
+// syncResultCase is a sync whose first call returns first(); later calls
+// succeed.
+type syncResultCase struct {
+	name         string
+	first        func() error
+	retryAfter   time.Duration // 0: the key is not retried
+	wantErrors   float64
+	wantRequeues float64
+	wantLog      string
+}
+
 // TestControllerSyncResults checks what each kind of sync result does to
-// the key, the metrics and the logs. The first sync returns first; later
-// syncs succeed.
+// the key, the metrics and the logs.
 func TestControllerSyncResults(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name         string
-		first        func() error
-		retryAfter   time.Duration // 0: the key is not retried
-		wantErrors   float64
-		wantRequeues float64
-		wantLog      string
-	}{
+	tests := []syncResultCase{
 		{name: "success forgets", first: func() error { return nil }},
 		{name: "error retries with back-off", first: func() error { return errors.New("boom") },
 			retryAfter: DefaultBackoffBase, wantErrors: 1, wantRequeues: 1, wantLog: "sync failed"},
@@ -105,61 +108,59 @@ func TestControllerSyncResults(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fake := clock.NewFake(epoch)
-			reg := prometheus.NewRegistry()
-			var logs logBuffer
-			var calls atomic.Int32
-			sync := func(ctx context.Context, key string) error {
-				if calls.Add(1) == 1 {
-					return tc.first()
-				}
-				return nil
-			}
-			c, err := New("test", sync, Options{Clock: fake, Metrics: reg, Logger: newLogger(&logs)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			startController(t, c)
-			c.Enqueue("ns/a")
-			waitFor(t, "the first sync to finish", func() bool { return calls.Load() == 1 && c.queue.inFlight() == 0 })
-
-			if tc.retryAfter > 0 {
-				waitFor(t, "the retry timer", func() bool { return fake.Waiters() == 1 })
-				fake.Advance(tc.retryAfter - time.Nanosecond)
-				if n := calls.Load(); n != 1 {
-					t.Fatalf("synced %d times before the retry delay passed", n)
-				}
-				fake.Advance(time.Nanosecond)
-				waitFor(t, "the retry", func() bool { return calls.Load() == 2 && c.queue.inFlight() == 0 })
-			}
-			if got := c.queue.NumRequeues("ns/a"); got != 0 {
-				t.Errorf("NumRequeues after success = %d, want 0", got)
-			}
-			if fake.Waiters() != 0 || c.queue.Len() != 0 {
-				t.Errorf("key still queued or held back after success")
-			}
-			wantSyncs := 1.0
-			if tc.retryAfter > 0 {
-				wantSyncs = 2
-			}
-			for metric, want := range map[string]float64{
-				"kennel_controller_syncs_total":       wantSyncs,
-				"kennel_controller_sync_errors_total": tc.wantErrors,
-				"kennel_controller_requeues_total":    tc.wantRequeues,
-				"kennel_controller_queue_depth":       0,
-			} {
-				if got := metricValue(t, reg, metric, "test"); got != want {
-					t.Errorf("%s = %v, want %v", metric, got, want)
-				}
-			}
-			out := logs.String()
-			if tc.wantLog != "" && !strings.Contains(out, tc.wantLog) {
-				t.Errorf("log lacks %q:\n%s", tc.wantLog, out)
-			}
-			if tc.wantLog != "" && !strings.Contains(out, "controller=test") {
-				t.Errorf("log lacks the controller attribute:\n%s", out)
-			}
+			runSyncResultCase(t, tc)
 		})
+	}
+}
+
+func runSyncResultCase(t *testing.T, tc syncResultCase) {
+	fake := clock.NewFake(epoch)
+	reg := prometheus.NewRegistry()
+	var logs logBuffer
+	var calls atomic.Int32
+	sync := func(ctx context.Context, key string) error {
+		if calls.Add(1) == 1 {
+			return tc.first()
+		}
+		return nil
+	}
+	c, err := New("test", sync, Options{Clock: fake, Metrics: reg, Logger: newLogger(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startController(t, c)
+	c.Enqueue("ns/a")
+	waitFor(t, "the first sync to finish", func() bool { return calls.Load() == 1 && c.queue.inFlight() == 0 })
+
+	wantSyncs := 1.0
+	if tc.retryAfter > 0 {
+		wantSyncs = 2
+		waitFor(t, "the retry timer", func() bool { return fake.Waiters() == 1 })
+		fake.Advance(tc.retryAfter - time.Nanosecond)
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("synced %d times before the retry delay passed", n)
+		}
+		fake.Advance(time.Nanosecond)
+		waitFor(t, "the retry", func() bool { return calls.Load() == 2 && c.queue.inFlight() == 0 })
+	}
+	if got := c.queue.NumRequeues("ns/a"); got != 0 {
+		t.Errorf("NumRequeues after success = %d, want 0", got)
+	}
+	if fake.Waiters() != 0 || c.queue.Len() != 0 {
+		t.Errorf("key still queued or held back after success")
+	}
+	for metric, want := range map[string]float64{
+		"kennel_controller_syncs_total":       wantSyncs,
+		"kennel_controller_sync_errors_total": tc.wantErrors,
+		"kennel_controller_requeues_total":    tc.wantRequeues,
+		"kennel_controller_queue_depth":       0,
+	} {
+		if got := metricValue(t, reg, metric, "test"); got != want {
+			t.Errorf("%s = %v, want %v", metric, got, want)
+		}
+	}
+	if out := logs.String(); tc.wantLog != "" && !strings.Contains(out, tc.wantLog) || !strings.Contains(out, "controller=test") {
+		t.Errorf("log lacks %q or the controller attribute:\n%s", tc.wantLog, out)
 	}
 }
 

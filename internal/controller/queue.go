@@ -47,7 +47,9 @@ type QueueConfig struct {
 	Clock clock.Clock
 }
 
-// NewQueue returns an empty queue.
+// NewQueue returns an empty queue. Shut it down when done with it: once
+// AddAfter or AddRateLimited has been used, a goroutine times the delays
+// until then.
 func NewQueue(cfg QueueConfig) *Queue {
 	return newQueue(cfg, nil)
 }

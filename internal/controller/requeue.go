@@ -14,6 +14,7 @@ type Requeue struct {
 	After time.Duration
 }
 
+// Error describes the request; it is not a failure.
 func (r Requeue) Error() string {
 	return fmt.Sprintf("controller: requeue after %s", r.After)
 }

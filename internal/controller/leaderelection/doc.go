@@ -17,5 +17,6 @@
 // skew between their wall clocks.
 //
 // Identities must be unique: a candidate takes back at once a lease that
-// names its own identity.
+// names its own identity. Do not delete the Lease while candidates run: a
+// missing Lease is created, and held, at once.
 package leaderelection

@@ -128,6 +128,7 @@ func TestRunReleaseOnCancel(t *testing.T) {
 				t.Errorf("b took over %s after a stopped, want %s", got, tc.takeover)
 			}
 			want := []string{"a sees a", "a started", "b sees a", "a ctx done, holder a", "a stopped", "b sees b", "b started"}
+			waitFor(t, "b to start leading", func() bool { return len(ev.list()) == len(want) })
 			if got := ev.list(); !slices.Equal(got, want) {
 				t.Errorf("callbacks:\n got %q\nwant %q", got, want)
 			}
