@@ -395,3 +395,27 @@ func TestPatchMergesConcurrently(t *testing.T) {
 		t.Fatalf("after 20 concurrent patches: %d keys, want 21", len(cm.Data))
 	}
 }
+
+// Leaving out a defaulted field is no change: no write, no new generation.
+func TestUpdateWithoutDefaultedFieldsIsNoop(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx := ctxT(t)
+	svcs := client.For[*v1.Service](tc.Admin, "default")
+	bare := func() *v1.Service {
+		return &v1.Service{ObjectMeta: v1.ObjectMeta{Name: "db"}, Spec: v1.ServiceSpec{
+			ClusterIP: "None", Selector: map[string]string{"app": "db"}, Ports: []v1.ServicePort{{Name: "client", Port: 6379}}}}
+	}
+	created, err := svcs.Create(ctx, bare())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := bare()
+	again.ResourceVersion = created.ResourceVersion
+	got, err := svcs.Update(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResourceVersion != created.ResourceVersion || got.Generation != 1 {
+		t.Fatalf("re-sending the same spec without defaults wrote: rv %s → %s, generation %d", created.ResourceVersion, got.ResourceVersion, got.Generation)
+	}
+}

@@ -216,6 +216,11 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 	if info.Kind.Default != nil {
 		info.Kind.Default(obj)
 	}
+	// Compared after defaulting, so leaving out a defaulted field is no
+	// change.
+	if info.Subresource == "" && specChanged(old, obj) {
+		obj.GetObjectMeta().Generation = old.GetObjectMeta().Generation + 1
+	}
 	if err := s.validate(info.Kind, old, obj); err != nil {
 		return 0, nil, err
 	}
@@ -249,8 +254,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 
 // mergeForUpdate builds the object to store from the old one and the
 // caller's: system metadata is kept, a main-resource update keeps the old
-// status, a /status update keeps everything but the status, and the
-// generation is bumped when anything but metadata and status changed.
+// status, and a /status update keeps everything but the status.
 func mergeForUpdate(info *requestInfo, old, in v1.Object) (v1.Object, error) {
 	// Both objects were decoded for this request alone, so they are
 	// modified in place.
@@ -266,9 +270,6 @@ func mergeForUpdate(info *requestInfo, old, in v1.Object) (v1.Object, error) {
 	m.Generation = om.Generation
 	if info.Kind.HasStatus {
 		setField(obj, "Status", old)
-	}
-	if specChanged(old, obj) {
-		m.Generation++
 	}
 	return obj, nil
 }

@@ -1,0 +1,169 @@
+// Package up holds the commands that run Kennel's components: `kennel up`
+// (a whole cluster in one process) and `kennel server` (the control plane
+// alone, for multi-host clusters).
+package up
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controlplane"
+)
+
+// options are the flags shared by up and server.
+type options struct {
+	dataDir     string
+	listen      string
+	contextName string
+	logLevel    string
+	etcd        []string
+	etcdCA      string
+	etcdCert    string
+	etcdKey     string
+	noCtrl      bool
+	writeConfig bool
+}
+
+// NewUpCommand builds `kennel up`.
+func NewUpCommand(out, errOut io.Writer) *cobra.Command {
+	o := &options{writeConfig: true}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a whole Kennel cluster in this process",
+		Long: `Run a whole Kennel cluster in one process: an embedded etcd, the API server
+and the controllers. Objects are kept in the data dir, so starting again on the
+same data dir keeps every object.
+
+The client configuration (server URL, CA and admin token) is written to
+$KENNEL_HOME/config (KENNEL_HOME defaults to ~/.kennel), so that the other
+commands find the cluster. Stop with Ctrl-C or SIGTERM.`,
+		Example: `  # Start a cluster with the defaults
+  kennel up
+
+  # Keep the data elsewhere and pick a free port
+  kennel up --data-dir /var/lib/kennel --listen 127.0.0.1:0`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), o, out, errOut) },
+	}
+	addFlags(cmd, o)
+	return cmd
+}
+
+// NewServerCommand builds `kennel server`.
+func NewServerCommand(out, errOut io.Writer) *cobra.Command {
+	o := &options{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Kennel control plane (API server and controllers) alone",
+		Long: `Run the control plane alone, for clusters whose nodes run on other hosts:
+the API server and the controllers, with etcd embedded in the data dir or an
+external etcd cluster (--etcd-endpoints). Several servers may share one
+external etcd; leader election makes sure only one runs the controllers.
+
+Listen on a reachable address (--listen 0.0.0.0:6443) and give agents a node
+token (kennel token create --role node).`,
+		Example: `  # Control plane with embedded etcd, reachable from other hosts
+  kennel server --listen 0.0.0.0:6443 --data-dir /var/lib/kennel
+
+  # Control plane on an external etcd cluster over TLS
+  kennel server --etcd-endpoints https://10.0.0.1:2379,https://10.0.0.2:2379 \
+    --etcd-cafile ca.pem --etcd-certfile client.pem --etcd-keyfile client-key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), o, out, errOut) },
+	}
+	addFlags(cmd, o)
+	f := cmd.Flags()
+	f.StringSliceVar(&o.etcd, "etcd-endpoints", nil, "external etcd endpoints (comma separated); empty runs etcd embedded")
+	f.StringVar(&o.etcdCA, "etcd-cafile", "", "CA bundle of the external etcd")
+	f.StringVar(&o.etcdCert, "etcd-certfile", "", "client certificate for the external etcd")
+	f.StringVar(&o.etcdKey, "etcd-keyfile", "", "client key for the external etcd")
+	f.BoolVar(&o.noCtrl, "disable-controllers", false, "serve the API only; run no controllers")
+	f.BoolVar(&o.writeConfig, "write-config", false, "write the admin client config to $KENNEL_HOME/config")
+	return cmd
+}
+
+func addFlags(cmd *cobra.Command, o *options) {
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", filepath.Join(client.Home(), "data"), "directory for etcd data, certificates and the admin token")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:6443", "API server address (host:port; port 0 picks a free one)")
+	f.StringVar(&o.contextName, "context-name", "kennel", "name of the context written to the client config")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func run(ctx context.Context, o *options, out, errOut io.Writer) error {
+	log, err := newLogger(errOut, o.logLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		DataDir: o.dataDir, Listen: o.listen, Logger: log,
+		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
+		DisableControllers: o.noCtrl,
+	})
+	if err != nil {
+		return err
+	}
+	defer cp.Close()
+	cfgPath := ""
+	if o.writeConfig {
+		cfgPath = client.DefaultConfigPath()
+		if err := writeClientConfig(cfgPath, o.contextName, cp); err != nil {
+			return err
+		}
+	}
+	printBanner(out, o, cp, cfgPath)
+	err = cp.Wait(ctx)
+	fmt.Fprintln(out, "Stopping Kennel…")
+	cp.Close()
+	if err == nil {
+		fmt.Fprintln(out, "Kennel stopped.")
+	}
+	return err
+}
+
+func writeClientConfig(path, name string, cp *controlplane.ControlPlane) error {
+	f, err := client.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	f.Upsert(client.Context{Name: name, Server: cp.URL(), CertificateAuthorityData: cp.CA(), Token: cp.AdminToken()})
+	f.CurrentContext = name
+	return f.Save(path)
+}
+
+func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPath string) {
+	fmt.Fprintf(out, "Kennel is up.\n")
+	fmt.Fprintf(out, "  API server:     %s\n", cp.URL())
+	store := "embedded etcd in " + filepath.Join(o.dataDir, "etcd")
+	if len(o.etcd) > 0 {
+		store = fmt.Sprintf("external etcd (%d endpoints)", len(o.etcd))
+	}
+	fmt.Fprintf(out, "  store:          %s\n", store)
+	fmt.Fprintf(out, "  certificates:   %s\n", filepath.Join(o.dataDir, "pki"))
+	fmt.Fprintf(out, "  admin token:    %s\n", filepath.Join(o.dataDir, "admin.token"))
+	if cfgPath != "" {
+		fmt.Fprintf(out, "  client config:  %s (context %q)\n", cfgPath, o.contextName)
+		fmt.Fprintf(out, "Try: kennel get namespaces\n")
+	}
+	fmt.Fprintf(out, "Stop with Ctrl-C.\n")
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
