@@ -98,7 +98,7 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 	if err := checkPreconditions(opts.Preconditions, m, info); err != nil {
 		return false, err
 	}
-	if err := authorizeObject(id, info, m, nodeNameOf(kv.Value)); err != nil {
+	if err := authorizeObject(id, info, m, boundNode(id, kv.Value)); err != nil {
 		return false, err
 	}
 	changed := s.markForDeletion(info, opts, m, nodeNameOf(kv.Value))

@@ -101,7 +101,8 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 			return 0, err
 		}
 		start := time.Now()
-		rev, err := s.st.Create(ctx, s.key(info.Kind, m.Namespace, m.Name), b)
+		key := s.key(info.Kind, m.Namespace, m.Name)
+		rev, err := s.st.Create(ctx, key, b)
 		s.metrics.storeOp("create", start)
 		if errors.Is(err, store.ErrExists) && generated && attempt < 5 {
 			continue
@@ -210,7 +211,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := authorizeObject(id, info, old.GetObjectMeta(), nodeNameOf(kv.Value)); err != nil {
+	if err := authorizeObject(id, info, old.GetObjectMeta(), boundNode(id, kv.Value)); err != nil {
 		return 0, nil, err
 	}
 	if info.Kind.Default != nil {
@@ -297,6 +298,15 @@ func specChanged(a, b v1.Object) bool {
 		}
 	}
 	return false
+}
+
+// boundNode is the node a stored pod is bound to; only node identities
+// need it, so others skip the decode.
+func boundNode(id *Identity, b []byte) string {
+	if id.Role != RoleNode {
+		return ""
+	}
+	return nodeNameOf(b)
 }
 
 func nodeNameOf(b []byte) string {
