@@ -60,9 +60,11 @@ func (c *Config) Validate() error {
 	}
 	for i, e := range c.Endpoints {
 		u, err := url.Parse(e)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		ok := err == nil && ((u.Host != "" && (u.Scheme == "http" || u.Scheme == "https")) ||
+			(u.Host+u.Path != "" && (u.Scheme == "unix" || u.Scheme == "unixs")))
+		if !ok {
 			// The endpoint itself is not printed: it may carry credentials.
-			errs = append(errs, fmt.Errorf("store: config.Endpoints[%d]: want http(s)://host:port", i))
+			errs = append(errs, fmt.Errorf("store: config.Endpoints[%d]: want http(s)://host:port or unix:///path", i))
 		}
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {

@@ -18,13 +18,17 @@ import (
 // Store is an etcd-backed key-value store with revisions. It is safe for
 // concurrent use.
 type Store struct {
-	cfg    Config
-	cli    *clientv3.Client
-	etcd   *embed.Etcd // nil with an external etcd
-	closed sync.Once
-	err    error
-	stopCh chan struct{}
-	doneCh chan struct{}
+	cfg Config
+	cli *clientv3.Client
+	// watchCli serves watches; with embedded etcd it is a gRPC connection
+	// over the unix socket, otherwise the same as cli.
+	watchCli  *clientv3.Client
+	clientURL string
+	etcd      *embed.Etcd // nil with an external etcd
+	closed    sync.Once
+	err       error
+	stopCh    chan struct{}
+	doneCh    chan struct{}
 }
 
 // Start connects to etcd, or starts it embedded in cfg.DataDir. It returns
@@ -90,7 +94,7 @@ func (s *Store) connect(ctx context.Context) error {
 		// clientv3 errors can quote the endpoint; do not wrap the text.
 		return errors.New("store: cannot connect to the external etcd (check --etcd-endpoints and the TLS flags)")
 	}
-	s.cli = cli
+	s.cli, s.watchCli = cli, cli
 	return nil
 }
 
@@ -146,6 +150,9 @@ func (s *Store) Err() <-chan error {
 // Close stops the client and the embedded etcd. It is idempotent.
 func (s *Store) Close() error {
 	s.closed.Do(func() {
+		if s.watchCli != nil && s.watchCli != s.cli {
+			s.watchCli.Close()
+		}
 		if s.cli != nil {
 			s.err = s.cli.Close()
 		}

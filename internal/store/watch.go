@@ -40,7 +40,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRev int64) <-chan 
 		ops = append(ops, clientv3.WithRev(fromRev))
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), prefix, ops...)
+	wch := s.watchCli.Watch(clientv3.WithRequireLeader(ctx), prefix, ops...)
 	go func() {
 		defer close(out)
 		defer cancel()
