@@ -200,8 +200,9 @@ func TestInformerRecoversFromGone(t *testing.T) {
 	}
 	testcluster.Eventually(t, 10*time.Second, "informer to see a", func() bool { _, ok := inf.Get("default/a"); return ok })
 	// Changes the informer does not see (filtered out) advance the store
-	// past its resourceVersion; compaction then makes that version gone.
-	for i := 0; i < 5; i++ {
+	// past its resourceVersion, beyond what the API server's watch cache
+	// keeps; compaction then makes that version gone in etcd too.
+	for i := 0; i < 400; i++ {
 		cms.Create(ctx, configMap(fmt.Sprintf("other%d", i), nil))
 	}
 	rev, _ := tc.Store.CurrentRevision(ctx)

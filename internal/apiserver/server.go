@@ -36,6 +36,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives request errors.
 	Logger *slog.Logger
+	// WatchBufferEvents is how many events a watcher may fall behind before
+	// it is cut off and must resume (default 1024).
+	WatchBufferEvents int
 	// Registry of kinds (default: every built-in kind).
 	Registry *v1.Registry
 	// Metrics receives the server's Prometheus series (default: a new
@@ -67,6 +70,8 @@ type Server struct {
 	reg    *v1.Registry
 	st     *store.Store
 	tokens *tokens
+	// watchCaches fan etcd watches out to API watches.
+	watchCaches *watchCaches
 	// namespaces caches namespace state for creates.
 	namespaces *nsCache
 	metrics    *metrics
@@ -95,6 +100,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.WatchBufferEvents <= 0 {
+		cfg.WatchBufferEvents = 1024
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = v1.NewRegistry()
 	}
@@ -104,7 +112,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, reg: cfg.Registry, st: cfg.Store, log: cfg.Logger.With("component", "apiserver"),
-		tokens: newTokens(cfg.Store), metrics: newMetrics(cfg.Metrics, resourceNames(cfg.Registry)),
+		tokens:      newTokens(cfg.Store),
+		watchCaches: &watchCaches{st: cfg.Store, log: cfg.Logger, buffer: cfg.WatchBufferEvents, m: map[string]*watchCache{}}, metrics: newMetrics(cfg.Metrics, resourceNames(cfg.Registry)),
 		done: make(chan struct{}), err: make(chan error, 1),
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())

@@ -58,7 +58,8 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, info *requestInfo
 		}
 		initial, rev = res.KVs, res.Revision
 	}
-	events := s.st.Watch(ctx, prefix, rev+1)
+	events, stop := s.watchFrom(ctx, info.Kind, prefix, rev+1)
+	defer stop()
 
 	s.metrics.watchers.WithLabelValues(info.Kind.Resource).Inc()
 	defer s.metrics.watchers.WithLabelValues(info.Kind.Resource).Dec()
@@ -95,6 +96,16 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, info *requestInfo
 			}
 		}
 	}
+}
+
+// watchFrom streams the events under prefix from revision from on: from
+// the resource's watch cache when from is recent enough, else from etcd.
+func (s *Server) watchFrom(ctx context.Context, kind *v1.Kind, prefix string, from int64) (<-chan store.Event, func()) {
+	c := s.watchCaches.get(s.listPrefix(kind, ""))
+	if events, cancel, ok := c.subscribe(ctx, s.stopCtx, prefix, from); ok {
+		return events, cancel
+	}
+	return s.st.Watch(ctx, prefix, from), func() {}
 }
 
 func mergeName(f map[string]fieldReq, name string) map[string]fieldReq {

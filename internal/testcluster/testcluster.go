@@ -29,7 +29,10 @@ type Cluster struct {
 }
 
 // Start runs a control plane that is torn down when the test ends.
-func Start(t testing.TB) *Cluster {
+func Start(t testing.TB) *Cluster { return StartWith(t, nil) }
+
+// StartWith is Start with the API server's configuration adjusted by tune.
+func StartWith(t testing.TB, tune func(*apiserver.Config)) *Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -48,7 +51,11 @@ func Start(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatalf("testcluster: %v", err)
 	}
-	srv, err := apiserver.Start(ctx, apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert})
+	cfg := apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := apiserver.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("testcluster: start apiserver: %v", err)
 	}

@@ -1,0 +1,169 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kennel-dev/kennel/internal/store"
+)
+
+// watchCache fans one etcd watch per resource out to every API watch of
+// that resource, and keeps the latest events so that a watch resuming from
+// a recent resourceVersion is served from memory. A watch from before the
+// kept window goes to etcd directly (which answers 410 when compacted).
+//
+//	etcd ──watch──▶ watchCache(resource) ──▶ subscriber ──▶ HTTP watch
+//	                     │ ring of the last events         ├▶ subscriber ──▶ …
+type watchCache struct {
+	st       *store.Store
+	prefix   string
+	capacity int
+	buffer   int // per subscriber
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	running bool
+	ring    []store.Event // in revision order
+	// window is the first revision from which every event is in ring.
+	window int64
+	subs   map[*subscriber]struct{}
+}
+
+// subscriber is one API watch: events under prefix from revision from on.
+type subscriber struct {
+	ch     chan store.Event
+	prefix string
+	from   int64
+	closed bool
+}
+
+func newWatchCache(st *store.Store, prefix string, capacity, buffer int, log *slog.Logger) *watchCache {
+	return &watchCache{st: st, prefix: prefix, capacity: capacity, buffer: buffer, log: log, subs: map[*subscriber]struct{}{}}
+}
+
+// subscribe returns the events under prefix from revision from on, or
+// ok=false when from is older than the cache's window. cancel must be
+// called when the watch ends.
+func (c *watchCache) subscribe(ctx, stop context.Context, prefix string, from int64) (events <-chan store.Event, cancel func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.running {
+		if err := c.start(stop); err != nil {
+			return nil, nil, false
+		}
+	}
+	if from < c.window {
+		return nil, nil, false
+	}
+	var replay []store.Event
+	for _, ev := range c.ring {
+		if ev.KV.Revision >= from && strings.HasPrefix(ev.KV.Key, prefix) {
+			replay = append(replay, ev)
+		}
+	}
+	s := &subscriber{ch: make(chan store.Event, c.buffer+len(replay)), prefix: prefix, from: from}
+	for _, ev := range replay {
+		s.ch <- ev
+	}
+	c.subs[s] = struct{}{}
+	return s.ch, func() { c.unsubscribe(s) }, true
+}
+
+func (c *watchCache) unsubscribe(s *subscriber) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.subs[s]; ok {
+		delete(c.subs, s)
+		if !s.closed {
+			s.closed = true
+			close(s.ch)
+		}
+	}
+}
+
+// start begins the etcd watch from the current revision; c.mu is held.
+func (c *watchCache) start(stop context.Context) error {
+	ctx, cancel := context.WithTimeout(stop, 5*time.Second)
+	rev, err := c.st.CurrentRevision(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	c.running, c.window, c.ring = true, rev+1, nil
+	go c.run(stop, c.st.Watch(stop, c.prefix, rev+1))
+	return nil
+}
+
+// run dispatches etcd events until the watch ends; then it cuts every
+// subscriber off (they resume from their last revision) and lets the next
+// subscribe start afresh.
+func (c *watchCache) run(ctx context.Context, events <-chan store.Event) {
+	for ev := range events {
+		if ev.Err != nil {
+			if !errors.Is(ev.Err, context.Canceled) && ctx.Err() == nil {
+				c.log.Warn("watch cache: etcd watch ended", "prefix", c.prefix, "err", ev.Err)
+			}
+			break
+		}
+		c.dispatch(ev)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running = false
+	for s := range c.subs {
+		delete(c.subs, s)
+		if !s.closed {
+			s.closed = true
+			close(s.ch)
+		}
+	}
+}
+
+func (c *watchCache) dispatch(ev store.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ring = append(c.ring, ev)
+	if len(c.ring) > c.capacity {
+		c.window = c.ring[0].KV.Revision + 1
+		c.ring = c.ring[1:]
+	}
+	for s := range c.subs {
+		if ev.KV.Revision < s.from || !strings.HasPrefix(ev.KV.Key, s.prefix) {
+			continue
+		}
+		select {
+		case s.ch <- ev:
+		default: // too slow: cut it off (it resumes from where it was)
+			delete(c.subs, s)
+			s.closed = true
+			close(s.ch)
+		}
+	}
+}
+
+// watchCaches holds one cache per resource prefix, created on first use.
+type watchCaches struct {
+	st     *store.Store
+	log    *slog.Logger
+	buffer int
+	mu     sync.Mutex
+	m      map[string]*watchCache
+}
+
+func (w *watchCaches) get(prefix string) *watchCache {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.m[prefix]
+	if !ok {
+		c = newWatchCache(w.st, prefix, watchCacheEvents, w.buffer, w.log)
+		w.m[prefix] = c
+	}
+	return c
+}
+
+// watchCacheEvents is how many recent events each resource keeps.
+const watchCacheEvents = 256
