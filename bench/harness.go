@@ -72,39 +72,61 @@ func parallel(clients, n int, op func(worker, i int) error) (float64, error) {
 }
 
 // MeasureWrites runs raw etcd puts, API creates and API updates of the
-// same ~1 KiB objects at one concurrency level, one after the other in the
-// same process.
-func MeasureWrites(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops int) (WriteResult, error) {
+// same ~1 KiB objects at one concurrency level, in the same process. The
+// three are interleaved over rounds and each rate is the median of its
+// rounds, so that a machine whose speed drifts (shared CPUs) skews the
+// baseline and the API alike.
+func MeasureWrites(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops, rounds int) (WriteResult, error) {
 	res := WriteResult{Clients: clients, Ops: ops}
-	raw, _ := json.Marshal(benchObject("raw"))
-	var err error
-	res.RawPutsPerSec, err = parallel(clients, ops, func(_, i int) error {
-		_, err := etcd.Put(ctx, fmt.Sprintf("/bench-raw/%s/%d", run, i), string(raw))
+	var raw, creates, updates []float64
+	per := ops / rounds
+	for r := 0; r < rounds; r++ {
+		rr, cr, ur, err := writeRound(ctx, etcd, c, fmt.Sprintf("%s-%d", run, r), clients, per)
+		if err != nil {
+			return res, err
+		}
+		raw, creates, updates = append(raw, rr), append(creates, cr), append(updates, ur)
+	}
+	res.RawPutsPerSec, res.CreatesPerSec, res.UpdatesPerSec = median(raw), median(creates), median(updates)
+	return res, nil
+}
+
+func median(x []float64) float64 {
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// writeRound measures one round of raw puts, API creates and API updates.
+func writeRound(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops int) (raw, creates, updates float64, err error) {
+	obj, _ := json.Marshal(benchObject("raw"))
+	raw, err = parallel(clients, ops, func(_, i int) error {
+		_, err := etcd.Put(ctx, fmt.Sprintf("/bench-raw/%s/%d", run, i), string(obj))
 		return err
 	})
 	if err != nil {
-		return res, fmt.Errorf("raw puts: %w", err)
+		return 0, 0, 0, fmt.Errorf("raw puts: %w", err)
 	}
 	cms := client.For[*v1.ConfigMap](c, "default")
 	created := make([]*v1.ConfigMap, ops)
-	res.CreatesPerSec, err = parallel(clients, ops, func(_, i int) error {
+	creates, err = parallel(clients, ops, func(_, i int) error {
 		obj, err := cms.Create(ctx, benchObject(fmt.Sprintf("%s-%d", run, i)))
 		created[i] = obj
 		return err
 	})
 	if err != nil {
-		return res, fmt.Errorf("API creates: %w", err)
+		return 0, 0, 0, fmt.Errorf("API creates: %w", err)
 	}
-	res.UpdatesPerSec, err = parallel(clients, ops, func(_, i int) error {
+	updates, err = parallel(clients, ops, func(_, i int) error {
 		obj := created[i]
 		obj.Data["payload"] = strings.Repeat("y", 900)
 		_, err := cms.Update(ctx, obj)
 		return err
 	})
 	if err != nil {
-		return res, fmt.Errorf("API updates: %w", err)
+		return 0, 0, 0, fmt.Errorf("API updates: %w", err)
 	}
-	return res, nil
+	return raw, creates, updates, nil
 }
 
 // WatchResult is the delivery latency of changes to many watchers.

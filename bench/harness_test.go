@@ -12,7 +12,7 @@ import (
 // The harnesses at a tiny size, so that the benchmarks cannot rot.
 func TestWriteHarness(t *testing.T) {
 	cl := testcluster.Start(t)
-	r, err := MeasureWrites(context.Background(), rawEtcdClient(t, cl), cl.Admin, "smoke", 4, 40)
+	r, err := MeasureWrites(context.Background(), rawEtcdClient(t, cl), cl.Admin, "smoke", 4, 40, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

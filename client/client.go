@@ -111,7 +111,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, conte
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	var b []byte
+	if n := resp.ContentLength; n > 0 && n < 64<<20 {
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: %s %s: read response: %w", method, path, err)
 	}

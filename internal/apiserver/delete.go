@@ -101,6 +101,7 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 	if err := authorizeObject(id, info, m, boundNode(id, kv.Value)); err != nil {
 		return false, err
 	}
+	s.recent.drop(kv.Key)
 	changed := s.markForDeletion(info, opts, m, nodeNameOf(kv.Value))
 	if len(m.Finalizers) == 0 && !gracePending(m) {
 		start := time.Now()

@@ -49,7 +49,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, id *Identity, inf
 		if want != 0 && want != kv.Revision {
 			return 0, store.ErrConflict
 		}
-		code, next, err := s.tryUpdate(w, ctx, id, info, obj, kv)
+		code, next, err := s.tryUpdate(w, ctx, id, info, obj, kv, nil)
 		if !errors.Is(err, store.ErrConflict) || want != 0 || next == nil {
 			return code, err
 		}

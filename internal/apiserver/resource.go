@@ -60,7 +60,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, id *Identity, 
 }
 
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, v1.NewError(v1.ReasonTooLarge, "request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
@@ -69,6 +69,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, v1.NewError(v1.ReasonBadRequest, "read request body: %v", err)
 	}
 	return body, nil
+}
+
+// readAll reads r whole, in one allocation when the length is known.
+func readAll(r io.Reader, n, limit int64) ([]byte, error) {
+	if n <= 0 || n > limit {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // storeError maps store outcomes to API errors naming the object.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,8 @@ type Server struct {
 	reg    *v1.Registry
 	st     *store.Store
 	tokens *tokens
+	// recent caches the objects last written, for updates.
+	recent *recent
 	// watchCaches fan etcd watches out to API watches.
 	watchCaches *watchCaches
 	// namespaces caches namespace state for creates.
@@ -113,6 +116,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, reg: cfg.Registry, st: cfg.Store, log: cfg.Logger.With("component", "apiserver"),
 		tokens:      newTokens(cfg.Store),
+		recent:      newRecent(8192),
 		watchCaches: &watchCaches{st: cfg.Store, log: cfg.Logger, buffer: cfg.WatchBufferEvents, m: map[string]*watchCache{}}, metrics: newMetrics(cfg.Metrics, resourceNames(cfg.Registry)),
 		done: make(chan struct{}), err: make(chan error, 1),
 	}
@@ -240,6 +244,16 @@ type identityHandler func(http.ResponseWriter, *http.Request, *Identity)
 // authenticated requires a valid bearer token.
 func (s *Server) authenticated(h identityHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// A bug must not cost the caller its connection without a word.
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				writeError(w, v1.NewError(v1.ReasonInternal, "internal error serving %s %s (logged by the server)", r.Method, r.URL.Path))
+			}
+		}()
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || tok == "" {

@@ -110,6 +110,7 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 		if err != nil {
 			return 0, storeError(err, &requestInfo{Kind: info.Kind, Name: m.Name})
 		}
+		s.recent.put(key, b, rev, obj)
 		writeRaw(w, http.StatusCreated, withRV(b, rev))
 		return http.StatusCreated, nil
 	}
@@ -174,6 +175,10 @@ func (s *Server) update(w http.ResponseWriter, ctx context.Context, id *Identity
 		return 0, err
 	}
 	key := s.key(info.Kind, info.Namespace, info.Name)
+	if e, ok := s.recent.get(key, want); want != 0 && ok {
+		code, _, err := s.tryUpdate(w, ctx, id, info, obj, e.kv, e.obj)
+		return code, err
+	}
 	start := time.Now()
 	// A local read is enough: the compare-and-swap below catches a stale
 	// one, and a caller's newer resourceVersion forces a quorum read.
@@ -189,7 +194,7 @@ func (s *Server) update(w http.ResponseWriter, ctx context.Context, id *Identity
 		if want != 0 && kv.Revision != want {
 			return 0, store.ErrConflict
 		}
-		code, next, err2 := s.tryUpdate(w, ctx, id, info, obj, kv)
+		code, next, err2 := s.tryUpdate(w, ctx, id, info, obj, kv, nil)
 		if !errors.Is(err2, store.ErrConflict) || want != 0 || ctx.Err() != nil {
 			return code, err2
 		}
@@ -200,12 +205,18 @@ func (s *Server) update(w http.ResponseWriter, ctx context.Context, id *Identity
 	}
 }
 
-// tryUpdate makes one compare-and-swap attempt against kv. On conflict it
-// returns the current KV.
-func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Identity, info *requestInfo, in v1.Object, kv *store.KV) (int, *store.KV, error) {
-	old, err := decodeStored(info.Kind, kv)
-	if err != nil {
-		return 0, nil, err
+// tryUpdate makes one compare-and-swap attempt against kv, whose decoded
+// object is cached when not nil. On conflict it returns the current KV.
+func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Identity, info *requestInfo, in v1.Object, kv *store.KV, cached v1.Object) (int, *store.KV, error) {
+	old := cached
+	switch {
+	case old == nil:
+		var err error
+		if old, err = decodeStored(info.Kind, kv); err != nil {
+			return 0, nil, err
+		}
+	case info.Subresource == "status":
+		old = v1.Clone(old) // a status update writes into old
 	}
 	obj, err := mergeForUpdate(info, old, in)
 	if err != nil {
@@ -236,6 +247,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 	m := obj.GetObjectMeta()
 	if m.DeletionTimestamp != nil && len(m.Finalizers) == 0 && !gracePending(m) {
 		// The last finalizer is gone: finish the deletion.
+		s.recent.drop(kv.Key)
 		prev, rev, err := s.st.Delete(ctx, kv.Key, kv.Revision)
 		if err != nil {
 			return 0, prev, err
@@ -247,8 +259,10 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 	rev, cur, err := s.st.Update(ctx, kv.Key, b, kv.Revision)
 	s.metrics.storeOp("update", start)
 	if err != nil {
+		s.recent.drop(kv.Key)
 		return 0, cur, err
 	}
+	s.recent.put(kv.Key, b, rev, obj)
 	writeRaw(w, http.StatusOK, withRV(b, rev))
 	return http.StatusOK, nil, nil
 }

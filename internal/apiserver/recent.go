@@ -1,0 +1,74 @@
+package apiserver
+
+import (
+	"container/list"
+	"sync"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/internal/store"
+)
+
+// recent remembers, decoded, the objects this server last wrote, so that
+// an update naming the resourceVersion it read (the usual read-modify-write)
+// neither reads nor decodes the object again. It is only a shortcut: a
+// revision identifies one version of one key, and the compare-and-swap
+// still decides whether the write lands. The least recently written
+// entries are dropped first.
+type recent struct {
+	mu    sync.Mutex
+	max   int
+	m     map[string]*list.Element
+	order *list.List // front: most recently written
+}
+
+type recentEntry struct {
+	key string
+	kv  *store.KV
+	obj v1.Object // read-only once cached
+}
+
+func newRecent(max int) *recent {
+	return &recent{max: max, m: make(map[string]*list.Element, max), order: list.New()}
+}
+
+// get returns the cached object at exactly revision rev.
+func (r *recent) get(key string, rev int64) (*recentEntry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.m[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*recentEntry)
+	if e.kv.Revision != rev {
+		return nil, false
+	}
+	return e, true
+}
+
+func (r *recent) put(key string, value []byte, rev int64, obj v1.Object) {
+	obj.GetObjectMeta().ResourceVersion = formatRV(rev)
+	e := &recentEntry{key: key, kv: &store.KV{Key: key, Value: value, Revision: rev}, obj: obj}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.m[key]; ok {
+		el.Value = e
+		r.order.MoveToFront(el)
+		return
+	}
+	r.m[key] = r.order.PushFront(e)
+	if r.order.Len() > r.max {
+		last := r.order.Back()
+		r.order.Remove(last)
+		delete(r.m, last.Value.(*recentEntry).key)
+	}
+}
+
+func (r *recent) drop(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.m[key]; ok {
+		r.order.Remove(el)
+		delete(r.m, key)
+	}
+}
