@@ -13,12 +13,15 @@ import (
 // neither reads nor decodes the object again. It is only a shortcut: a
 // revision identifies one version of one key, and the compare-and-swap
 // still decides whether the write lands. The least recently written
-// entries are dropped first.
+// entries are dropped first, to stay within max entries and maxBytes of
+// encoded objects (a decoded object takes a few times that).
 type recent struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]*list.Element
-	order *list.List // front: most recently written
+	mu       sync.Mutex
+	max      int
+	maxBytes int
+	bytes    int
+	m        map[string]*list.Element
+	order    *list.List // front: most recently written
 }
 
 type recentEntry struct {
@@ -27,8 +30,8 @@ type recentEntry struct {
 	obj v1.Object // read-only once cached
 }
 
-func newRecent(max int) *recent {
-	return &recent{max: max, m: make(map[string]*list.Element, max), order: list.New()}
+func newRecent(max, maxBytes int) *recent {
+	return &recent{max: max, maxBytes: maxBytes, m: make(map[string]*list.Element, max), order: list.New()}
 }
 
 // get returns the cached object at exactly revision rev.
@@ -52,23 +55,29 @@ func (r *recent) put(key string, value []byte, rev int64, obj v1.Object) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if el, ok := r.m[key]; ok {
+		r.bytes -= len(el.Value.(*recentEntry).kv.Value)
 		el.Value = e
 		r.order.MoveToFront(el)
-		return
+	} else {
+		r.m[key] = r.order.PushFront(e)
 	}
-	r.m[key] = r.order.PushFront(e)
-	if r.order.Len() > r.max {
-		last := r.order.Back()
-		r.order.Remove(last)
-		delete(r.m, last.Value.(*recentEntry).key)
+	r.bytes += len(value)
+	for r.order.Len() > r.max || (r.bytes > r.maxBytes && r.order.Len() > 0) {
+		r.remove(r.order.Back())
 	}
+}
+
+func (r *recent) remove(el *list.Element) {
+	e := el.Value.(*recentEntry)
+	r.order.Remove(el)
+	delete(r.m, e.key)
+	r.bytes -= len(e.kv.Value)
 }
 
 func (r *recent) drop(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if el, ok := r.m[key]; ok {
-		r.order.Remove(el)
-		delete(r.m, key)
+		r.remove(el)
 	}
 }

@@ -116,7 +116,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, reg: cfg.Registry, st: cfg.Store, log: cfg.Logger.With("component", "apiserver"),
 		tokens:      newTokens(cfg.Store),
-		recent:      newRecent(8192),
+		recent:      newRecent(8192, 32<<20),
 		watchCaches: &watchCaches{st: cfg.Store, log: cfg.Logger, buffer: cfg.WatchBufferEvents, m: map[string]*watchCache{}}, metrics: newMetrics(cfg.Metrics, resourceNames(cfg.Registry)),
 		done: make(chan struct{}), err: make(chan error, 1),
 	}
