@@ -25,9 +25,10 @@ type watchCache struct {
 	buffer   int // per subscriber
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	running bool
-	ring    []store.Event // in revision order
+	mu        sync.Mutex
+	running   bool
+	ring      []store.Event // in revision order
+	ringBytes int
 	// window is the first revision from which every event is in ring.
 	window int64
 	subs   map[*subscriber]struct{}
@@ -93,7 +94,7 @@ func (c *watchCache) start(stop context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.running, c.window, c.ring = true, rev+1, nil
+	c.running, c.window, c.ring, c.ringBytes = true, rev+1, nil, 0
 	go c.run(stop, c.st.Watch(stop, c.prefix, rev+1))
 	return nil
 }
@@ -127,8 +128,10 @@ func (c *watchCache) dispatch(ev store.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ring = append(c.ring, ev)
-	if len(c.ring) > c.capacity {
+	c.ringBytes += eventBytes(ev)
+	for len(c.ring) > 0 && (len(c.ring) > c.capacity || c.ringBytes > watchCacheBytes) {
 		c.window = c.ring[0].KV.Revision + 1
+		c.ringBytes -= eventBytes(c.ring[0])
 		c.ring = c.ring[1:]
 	}
 	for s := range c.subs {
@@ -165,5 +168,17 @@ func (w *watchCaches) get(prefix string) *watchCache {
 	return c
 }
 
-// watchCacheEvents is how many recent events each resource keeps.
-const watchCacheEvents = 256
+// Each resource keeps at most watchCacheEvents recent events and
+// watchCacheBytes of their values.
+const (
+	watchCacheEvents = 256
+	watchCacheBytes  = 16 << 20
+)
+
+func eventBytes(ev store.Event) int {
+	n := len(ev.KV.Value)
+	if ev.PrevKV != nil {
+		n += len(ev.PrevKV.Value)
+	}
+	return n
+}
