@@ -98,6 +98,20 @@ func (p *watchPrinter) printInitial(items []v1.Object) error {
 	return nil
 }
 
+// relist prints every object as it is now and returns the list's revision.
+func relist(ctx context.Context, res *client.Resource[v1.Object], opts client.ListOptions, p *watchPrinter) (string, error) {
+	l, err := res.ListAll(ctx, client.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector})
+	if err != nil {
+		return "", err
+	}
+	for _, obj := range l.Items {
+		if err := p.print(obj); err != nil {
+			return "", err
+		}
+	}
+	return l.ResourceVersion, nil
+}
+
 // follow streams changes after rv to p.
 func follow(ctx context.Context, res *client.Resource[v1.Object], opts client.ListOptions, rv string, p *watchPrinter) error {
 	for {
@@ -115,7 +129,15 @@ func follow(ctx context.Context, res *client.Resource[v1.Object], opts client.Li
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("watch: %w", ev.Err)
+				if !v1.IsGone(ev.Err) {
+					return fmt.Errorf("watch: %w", ev.Err)
+				}
+				// The revision was compacted: list again, print the
+				// current state, and watch from there.
+				if rv, err = relist(ctx, res, opts, p); err != nil {
+					return err
+				}
+				break
 			}
 			rv = ev.Object.GetObjectMeta().ResourceVersion
 			if err := p.print(ev.Object); err != nil {
