@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strconv"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -30,6 +31,30 @@ func withRV(b []byte, rev int64) []byte {
 		out = append(out, ',')
 	}
 	return append(out, b[i:]...)
+}
+
+// writeObject answers with the stored JSON b at revision rev, splicing the
+// resourceVersion in as it writes instead of copying b.
+func writeObject(w http.ResponseWriter, code int, b []byte, rev int64) {
+	i := bytes.Index(b, metadataKey)
+	if i < 0 {
+		writeRaw(w, code, b)
+		return
+	}
+	i += len(metadataKey)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b[:i])
+	var rv [40]byte
+	out := append(rv[:0], `"resourceVersion":"`...)
+	out = strconv.AppendInt(out, rev, 10)
+	out = append(out, '"')
+	if b[i] != '}' {
+		out = append(out, ',')
+	}
+	w.Write(out)
+	w.Write(b[i:])
+	w.Write([]byte{'\n'})
 }
 
 // encodeForStore encodes obj without its resourceVersion.

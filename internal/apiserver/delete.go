@@ -110,11 +110,11 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 		if err != nil {
 			return false, err
 		}
-		writeRaw(w, http.StatusOK, withRV(kv.Value, rev))
+		writeObject(w, http.StatusOK, kv.Value, rev)
 		return true, nil
 	}
 	if !changed {
-		writeRaw(w, http.StatusOK, withRV(kv.Value, kv.Revision))
+		writeObject(w, http.StatusOK, kv.Value, kv.Revision)
 		return true, nil
 	}
 	b, err := encodeForStore(obj)
@@ -125,7 +125,7 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 	if err != nil {
 		return false, err
 	}
-	writeRaw(w, http.StatusAccepted, withRV(b, rev))
+	writeObject(w, http.StatusAccepted, b, rev)
 	return true, nil
 }
 

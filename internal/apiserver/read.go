@@ -17,7 +17,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, info *requestInfo) 
 	if err != nil {
 		return err
 	}
-	writeRaw(w, http.StatusOK, withRV(kv.Value, kv.Revision))
+	writeObject(w, http.StatusOK, kv.Value, kv.Revision)
 	return nil
 }
 

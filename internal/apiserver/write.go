@@ -111,7 +111,7 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 			return 0, storeError(err, &requestInfo{Kind: info.Kind, Name: m.Name})
 		}
 		s.recent.put(key, b, rev, obj)
-		writeRaw(w, http.StatusCreated, withRV(b, rev))
+		writeObject(w, http.StatusCreated, b, rev)
 		return http.StatusCreated, nil
 	}
 }
@@ -241,7 +241,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 		return 0, nil, err
 	}
 	if bytes.Equal(b, kv.Value) {
-		writeRaw(w, http.StatusOK, withRV(kv.Value, kv.Revision))
+		writeObject(w, http.StatusOK, kv.Value, kv.Revision)
 		return http.StatusOK, nil, nil
 	}
 	m := obj.GetObjectMeta()
@@ -252,7 +252,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 		if err != nil {
 			return 0, prev, err
 		}
-		writeRaw(w, http.StatusOK, withRV(b, rev))
+		writeObject(w, http.StatusOK, b, rev)
 		return http.StatusOK, nil, nil
 	}
 	start := time.Now()
@@ -263,7 +263,7 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 		return 0, cur, err
 	}
 	s.recent.put(kv.Key, b, rev, obj)
-	writeRaw(w, http.StatusOK, withRV(b, rev))
+	writeObject(w, http.StatusOK, b, rev)
 	return http.StatusOK, nil, nil
 }
 
