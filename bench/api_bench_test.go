@@ -35,6 +35,7 @@ func BenchmarkWrites(b *testing.B) {
 				}
 				b.Log(r)
 				b.ReportMetric(r.RawPutsPerSec, "raw-puts/s")
+				b.ReportMetric(r.RawOverwritesPerSec, "raw-overwrites/s")
 				b.ReportMetric(r.CreatesPerSec, "api-creates/s")
 				b.ReportMetric(r.UpdatesPerSec, "api-updates/s")
 				b.ReportMetric(r.CreateRatio(), "create-ratio")

@@ -16,22 +16,25 @@ import (
 	"github.com/kennel-dev/kennel/client"
 )
 
-// WriteResult is the throughput of one concurrency level.
+// WriteResult is the throughput of one concurrency level. Creates are
+// compared with raw puts of new keys, updates with raw puts over existing
+// keys: the same work at etcd's level.
 type WriteResult struct {
-	Clients                                     int
-	Ops                                         int
-	RawPutsPerSec, CreatesPerSec, UpdatesPerSec float64
+	Clients                            int
+	Ops                                int
+	RawPutsPerSec, RawOverwritesPerSec float64
+	CreatesPerSec, UpdatesPerSec       float64
 }
 
-// CreateRatio is API creates per raw etcd put.
+// CreateRatio is API creates per raw etcd put of a new key.
 func (r WriteResult) CreateRatio() float64 { return r.CreatesPerSec / r.RawPutsPerSec }
 
-// UpdateRatio is API updates per raw etcd put.
-func (r WriteResult) UpdateRatio() float64 { return r.UpdatesPerSec / r.RawPutsPerSec }
+// UpdateRatio is API updates per raw etcd put over an existing key.
+func (r WriteResult) UpdateRatio() float64 { return r.UpdatesPerSec / r.RawOverwritesPerSec }
 
 func (r WriteResult) String() string {
-	return fmt.Sprintf("%3d clients: raw etcd %7.0f puts/s | API %7.0f creates/s (%.2fx) %7.0f updates/s (%.2fx)",
-		r.Clients, r.RawPutsPerSec, r.CreatesPerSec, r.CreateRatio(), r.UpdatesPerSec, r.UpdateRatio())
+	return fmt.Sprintf("%3d clients: creates: raw etcd %6.0f/s, API %6.0f/s (%.2fx) | updates: raw etcd %6.0f/s, API %6.0f/s (%.2fx)",
+		r.Clients, r.RawPutsPerSec, r.CreatesPerSec, r.CreateRatio(), r.RawOverwritesPerSec, r.UpdatesPerSec, r.UpdateRatio())
 }
 
 // benchObject is a ConfigMap of about 1 KiB, the size the raw puts use too.
@@ -78,16 +81,19 @@ func parallel(clients, n int, op func(worker, i int) error) (float64, error) {
 // baseline and the API alike.
 func MeasureWrites(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops, rounds int) (WriteResult, error) {
 	res := WriteResult{Clients: clients, Ops: ops}
-	var raw, creates, updates []float64
+	var rates [4][]float64
 	per := ops / rounds
 	for r := 0; r < rounds; r++ {
-		rr, cr, ur, err := writeRound(ctx, etcd, c, fmt.Sprintf("%s-%d", run, r), clients, per)
+		got, err := writeRound(ctx, etcd, c, fmt.Sprintf("%s-%d", run, r), clients, per)
 		if err != nil {
 			return res, err
 		}
-		raw, creates, updates = append(raw, rr), append(creates, cr), append(updates, ur)
+		for i := range got {
+			rates[i] = append(rates[i], got[i])
+		}
 	}
-	res.RawPutsPerSec, res.CreatesPerSec, res.UpdatesPerSec = median(raw), median(creates), median(updates)
+	res.RawPutsPerSec, res.CreatesPerSec = median(rates[0]), median(rates[1])
+	res.RawOverwritesPerSec, res.UpdatesPerSec = median(rates[2]), median(rates[3])
 	return res, nil
 }
 
@@ -97,36 +103,46 @@ func median(x []float64) float64 {
 	return s[len(s)/2]
 }
 
-// writeRound measures one round of raw puts, API creates and API updates.
-func writeRound(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops int) (raw, creates, updates float64, err error) {
-	obj, _ := json.Marshal(benchObject("raw"))
-	raw, err = parallel(clients, ops, func(_, i int) error {
-		_, err := etcd.Put(ctx, fmt.Sprintf("/bench-raw/%s/%d", run, i), string(obj))
-		return err
-	})
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("raw puts: %w", err)
+// writeRound measures one round: raw puts of new keys, API creates, raw
+// puts over the keys just written, API updates.
+func writeRound(ctx context.Context, etcd *clientv3.Client, c *client.Client, run string, clients, ops int) ([4]float64, error) {
+	var rates [4]float64
+	var err error
+	rawPuts := func(payload string) (float64, error) {
+		obj := benchObject("raw")
+		obj.Data["payload"] = strings.Repeat(payload, 900)
+		b, _ := json.Marshal(obj)
+		return parallel(clients, ops, func(_, i int) error {
+			_, err := etcd.Put(ctx, fmt.Sprintf("/bench-raw/%s/%d", run, i), string(b))
+			return err
+		})
+	}
+	if rates[0], err = rawPuts("x"); err != nil {
+		return rates, fmt.Errorf("raw puts: %w", err)
 	}
 	cms := client.For[*v1.ConfigMap](c, "default")
 	created := make([]*v1.ConfigMap, ops)
-	creates, err = parallel(clients, ops, func(_, i int) error {
+	rates[1], err = parallel(clients, ops, func(_, i int) error {
 		obj, err := cms.Create(ctx, benchObject(fmt.Sprintf("%s-%d", run, i)))
 		created[i] = obj
 		return err
 	})
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("API creates: %w", err)
+		return rates, fmt.Errorf("API creates: %w", err)
 	}
-	updates, err = parallel(clients, ops, func(_, i int) error {
+	if rates[2], err = rawPuts("y"); err != nil {
+		return rates, fmt.Errorf("raw overwrites: %w", err)
+	}
+	rates[3], err = parallel(clients, ops, func(_, i int) error {
 		obj := created[i]
 		obj.Data["payload"] = strings.Repeat("y", 900)
 		_, err := cms.Update(ctx, obj)
 		return err
 	})
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("API updates: %w", err)
+		return rates, fmt.Errorf("API updates: %w", err)
 	}
-	return raw, creates, updates, nil
+	return rates, nil
 }
 
 // WatchResult is the delivery latency of changes to many watchers.

@@ -16,7 +16,7 @@ func TestWriteHarness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RawPutsPerSec <= 0 || r.CreatesPerSec <= 0 || r.UpdatesPerSec <= 0 {
+	if r.RawPutsPerSec <= 0 || r.RawOverwritesPerSec <= 0 || r.CreatesPerSec <= 0 || r.UpdatesPerSec <= 0 {
 		t.Fatalf("empty result: %v", r)
 	}
 }
