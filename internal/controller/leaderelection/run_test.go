@@ -11,18 +11,13 @@ import (
 	"time"
 
 	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-// waitFor polls cond until it holds, failing the test after a deadline.
+// waitFor waits for cond with a deadline, failing the test after it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testcluster.Eventually(t, 10*time.Second, what, cond)
 }
 
 // events records callbacks in order.
