@@ -119,7 +119,7 @@ func (t *tokens) authenticate(ctx context.Context, token string) (*Identity, err
 	if !ok || id == "" || secret == "" {
 		return nil, errors.New("malformed token")
 	}
-	info, err := t.lookup(ctx, id, false)
+	info, err := t.lookup(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -132,14 +132,12 @@ func (t *tokens) authenticate(ctx context.Context, token string) (*Identity, err
 	return &Identity{TokenID: info.ID, Role: info.Role, Node: info.Node}, nil
 }
 
-func (t *tokens) lookup(ctx context.Context, id string, fresh bool) (*TokenInfo, error) {
-	if !fresh {
-		t.mu.RLock()
-		c, ok := t.cache[id]
-		t.mu.RUnlock()
-		if ok && time.Since(c.fetched) < tokenCacheTTL {
-			return c.info, nil
-		}
+func (t *tokens) lookup(ctx context.Context, id string) (*TokenInfo, error) {
+	t.mu.RLock()
+	c, ok := t.cache[id]
+	t.mu.RUnlock()
+	if ok && time.Since(c.fetched) < tokenCacheTTL {
+		return c.info, nil
 	}
 	kv, err := t.st.Get(ctx, t.prefix+id)
 	if errors.Is(err, store.ErrNotFound) {
