@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kennel-dev/kennel/internal/atomicfile"
 )
 
 // File is the client configuration file ($KENNEL_HOME/config): named
@@ -72,22 +74,10 @@ func (f *File) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("client: save config: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("client: save config: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("client: save config: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("client: save config: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Upsert adds or replaces the context with c's name.

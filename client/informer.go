@@ -169,7 +169,7 @@ func (i *Informer[T]) relist(ctx context.Context) error {
 	}
 	fresh := make(map[string]T, len(list.Items))
 	for _, obj := range list.Items {
-		fresh[objectKey(obj)] = obj
+		fresh[v1.ObjectKey(obj)] = obj
 	}
 	type change struct {
 		old, new T
@@ -221,7 +221,7 @@ func (i *Informer[T]) relist(ctx context.Context) error {
 }
 
 func (i *Informer[T]) apply(ev Event[T]) {
-	k := objectKey(ev.Object)
+	k := v1.ObjectKey(ev.Object)
 	i.mu.Lock()
 	old, had := i.items[k]
 	if had {
@@ -329,7 +329,7 @@ func (i *Informer[T]) ByIndex(name, value string) []T {
 	for k := range i.indices[name][value] {
 		out = append(out, i.items[k])
 	}
-	sort.Slice(out, func(a, b int) bool { return objectKey(out[a]) < objectKey(out[b]) })
+	sort.Slice(out, func(a, b int) bool { return v1.ObjectKey(out[a]) < v1.ObjectKey(out[b]) })
 	return out
 }
 
@@ -356,13 +356,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// objectKey is "namespace/name", or "name" for cluster-scoped objects.
-func objectKey(o v1.Object) string {
-	m := o.GetObjectMeta()
-	if m.Namespace == "" {
-		return m.Name
-	}
-	return m.Namespace + "/" + m.Name
 }

@@ -16,44 +16,47 @@ import (
 
 var metadataKey = []byte(`"metadata":{`)
 
-// withRV returns the stored JSON with metadata.resourceVersion set to rev.
-func withRV(b []byte, rev int64) []byte {
+// splitForRV splits stored JSON where metadata.resourceVersion goes and
+// returns the field to put there (with its comma). ok is false when b has
+// no metadata object.
+func splitForRV(b []byte, rev int64) (head, field, tail []byte, ok bool) {
 	i := bytes.Index(b, metadataKey)
 	if i < 0 {
-		return b
+		return nil, nil, b, false
 	}
 	i += len(metadataKey)
-	rv := `"resourceVersion":"` + strconv.FormatInt(rev, 10) + `"`
-	out := make([]byte, 0, len(b)+len(rv)+1)
-	out = append(out, b[:i]...)
-	out = append(out, rv...)
+	field = append(make([]byte, 0, 40), `"resourceVersion":"`...)
+	field = strconv.AppendInt(field, rev, 10)
+	field = append(field, '"')
 	if b[i] != '}' {
-		out = append(out, ',')
+		field = append(field, ',')
 	}
-	return append(out, b[i:]...)
+	return b[:i], field, b[i:], true
 }
 
-// writeObject answers with the stored JSON b at revision rev, splicing the
-// resourceVersion in as it writes instead of copying b.
+// withRV returns the stored JSON with metadata.resourceVersion set to rev.
+func withRV(b []byte, rev int64) []byte {
+	head, field, tail, ok := splitForRV(b, rev)
+	if !ok {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(field))
+	return append(append(append(out, head...), field...), tail...)
+}
+
+// writeObject answers with the stored JSON b at revision rev, writing the
+// resourceVersion in place instead of copying b.
 func writeObject(w http.ResponseWriter, code int, b []byte, rev int64) {
-	i := bytes.Index(b, metadataKey)
-	if i < 0 {
+	head, field, tail, ok := splitForRV(b, rev)
+	if !ok {
 		writeRaw(w, code, b)
 		return
 	}
-	i += len(metadataKey)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	w.Write(b[:i])
-	var rv [40]byte
-	out := append(rv[:0], `"resourceVersion":"`...)
-	out = strconv.AppendInt(out, rev, 10)
-	out = append(out, '"')
-	if b[i] != '}' {
-		out = append(out, ',')
-	}
-	w.Write(out)
-	w.Write(b[i:])
+	w.Write(head)
+	w.Write(field)
+	w.Write(tail)
 	w.Write([]byte{'\n'})
 }
 

@@ -83,13 +83,12 @@ func newTokens(st *store.Store) *tokens {
 
 const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
-func randomString(n int) string {
+// randomFrom returns n random characters of alphabet.
+func randomFrom(alphabet string, n int) string {
 	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
+	rand.Read(b) // crypto/rand never fails on Linux (it panics if it would)
 	for i := range b {
-		b[i] = tokenAlphabet[int(b[i])%len(tokenAlphabet)]
+		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
 }
@@ -102,8 +101,8 @@ func hashSecret(s string) string {
 // create stores a new token and returns its plain text, which is never
 // stored and cannot be read again.
 func (t *tokens) create(ctx context.Context, info TokenInfo) (string, *TokenInfo, error) {
-	info.ID = randomString(6)
-	secret := randomString(16)
+	info.ID = randomFrom(tokenAlphabet, 6)
+	secret := randomFrom(tokenAlphabet, 16)
 	info.SecretHash = hashSecret(secret)
 	info.Created = time.Now().UTC()
 	b, _ := json.Marshal(info)

@@ -91,7 +91,7 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 	generated := m.Name == "" && m.GenerateName != ""
 	for attempt := 0; ; attempt++ {
 		if generated {
-			m.Name = m.GenerateName + randomSuffix(5)
+			m.Name = m.GenerateName + randomFrom(suffixAlphabet, 5)
 		}
 		if err := s.validate(info.Kind, nil, obj); err != nil {
 			return 0, err
@@ -346,12 +346,3 @@ func newUID() string {
 }
 
 const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
-
-func randomSuffix(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = suffixAlphabet[int(b[i])%len(suffixAlphabet)]
-	}
-	return string(b)
-}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/apiserver"
+	"github.com/kennel-dev/kennel/internal/atomicfile"
 	"github.com/kennel-dev/kennel/internal/pki"
 	"github.com/kennel-dev/kennel/internal/store"
 )
@@ -145,7 +146,7 @@ func (cp *ControlPlane) ensureAdminToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := pki.WriteFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("controlplane: save admin token: %w", err)
 	}
 	return tok, nil

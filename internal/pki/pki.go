@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/kennel-dev/kennel/internal/atomicfile"
 )
 
 // Files is where a data dir keeps its PKI.
@@ -201,35 +203,9 @@ func writeFiles(dir string, files map[string][]byte) error {
 		return fmt.Errorf("pki: %w", err)
 	}
 	for path, data := range files {
-		if err := WriteFileAtomic(path, data, 0o600); err != nil {
+		if err := atomicfile.Write(path, data, 0o600); err != nil {
 			return fmt.Errorf("pki: %w", err)
 		}
 	}
 	return nil
-}
-
-// WriteFileAtomic writes data to path through a temporary file and a
-// rename, so a crash never leaves a half-written file.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
