@@ -102,6 +102,20 @@ type NodeStatus struct {
 	// Network describes the interface pods' network bandwidth is reserved
 	// on. Kennel extension.
 	Network *NodeNetwork `json:"network,omitempty"`
+	// DaemonEndpoints is where the node's agent serves logs and exec.
+	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitempty"`
+}
+
+// NodeDaemonEndpoints lists the ports of the node's daemons.
+type NodeDaemonEndpoints struct {
+	// KubeletEndpoint is the agent's HTTPS port (on the node's
+	// InternalIP); Kubernetes' name for it.
+	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitempty"`
+}
+
+// DaemonEndpoint is one daemon's port.
+type DaemonEndpoint struct {
+	Port int32 `json:"Port"`
 }
 
 // NodeSystemInfo identifies the node's software.
