@@ -1,0 +1,212 @@
+// Package framework is the scheduler's plugin framework: the per-pod
+// CycleState, the NodeInfo view of a node and the pods on it, the Status a
+// plugin answers with, the small interfaces plugins implement, and the
+// Profile that chains them into the pipeline
+//
+//	PreFilter → Filter (per node) → Score (per feasible node) → select
+//
+// described in ../README.md. It knows no plugin and no API server: plugins
+// live in ../plugins, the loop that feeds pods through a Profile in the
+// scheduler package.
+package framework
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+)
+
+// The range of a node's score, after normalizing, from every ScorePlugin.
+const (
+	MinNodeScore int64 = 0
+	MaxNodeScore int64 = 100
+)
+
+// Code classifies a Status.
+type Code int
+
+// The status codes.
+const (
+	// Success: the pod fits (Filter) or the step went well.
+	Success Code = iota
+	// Unschedulable: the pod does not fit the node now, for the Status's
+	// reasons; it may later, when pods leave or the node changes.
+	Unschedulable
+	// Error: the plugin failed; the scheduling cycle is abandoned and the
+	// pod retried with back-off.
+	Error
+)
+
+// String names the code.
+func (c Code) String() string {
+	switch c {
+	case Success:
+		return "Success"
+	case Unschedulable:
+		return "Unschedulable"
+	case Error:
+		return "Error"
+	}
+	return "Unknown"
+}
+
+// Status is a plugin's answer. A nil *Status means Success, so plugins
+// return nil when a node fits.
+type Status struct {
+	code    Code
+	reasons []string
+	err     error
+	plugin  string
+}
+
+// NewStatus returns a status with code and the reasons a user is shown
+// ("Insufficient memory"); a node rejected for several reasons is counted
+// under each in the pod's message.
+func NewStatus(code Code, reasons ...string) *Status {
+	return &Status{code: code, reasons: reasons}
+}
+
+// AsStatus wraps a plugin's internal failure as an Error status; nil
+// stays nil (Success).
+func AsStatus(err error) *Status {
+	if err == nil {
+		return nil
+	}
+	return &Status{code: Error, reasons: []string{err.Error()}, err: err}
+}
+
+// Code is the status's code; Success for nil.
+func (s *Status) Code() Code {
+	if s == nil {
+		return Success
+	}
+	return s.code
+}
+
+// IsSuccess reports whether s is nil or Success.
+func (s *Status) IsSuccess() bool { return s.Code() == Success }
+
+// Reasons are the user-facing reasons, in the order the plugin gave them.
+func (s *Status) Reasons() []string {
+	if s == nil {
+		return nil
+	}
+	return s.reasons
+}
+
+// Err is the failure wrapped by AsStatus, or nil.
+func (s *Status) Err() error {
+	if s == nil {
+		return nil
+	}
+	return s.err
+}
+
+// Plugin names the plugin that returned the status (set by the Profile).
+func (s *Status) Plugin() string {
+	if s == nil {
+		return ""
+	}
+	return s.plugin
+}
+
+// WithPlugin returns a copy of s that names the plugin that returned it;
+// a copy, so a plugin may return one shared *Status for every node.
+func (s *Status) WithPlugin(name string) *Status {
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	cp.plugin = name
+	return &cp
+}
+
+// Message joins the reasons with ", ".
+func (s *Status) Message() string { return strings.Join(s.Reasons(), ", ") }
+
+// StateKey names one piece of data in a CycleState; plugins prefix keys
+// with their name.
+type StateKey string
+
+// CycleState carries what plugins compute once per pod and scheduling
+// cycle (the pod's summed requests, its parsed affinity) from PreFilter to
+// Filter and Score. It is safe for concurrent use.
+type CycleState struct {
+	mu   sync.RWMutex
+	data map[StateKey]any
+}
+
+// NewCycleState returns an empty state for one cycle.
+func NewCycleState() *CycleState { return &CycleState{data: map[StateKey]any{}} }
+
+// Write stores v under k.
+func (c *CycleState) Write(k StateKey, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.data[k] = v
+}
+
+// Read returns what is stored under k.
+func (c *CycleState) Read(k StateKey) (any, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.data[k]
+	return v, ok
+}
+
+// ReadAs returns what is stored under k if it is a T.
+func ReadAs[T any](c *CycleState, k StateKey) (T, bool) {
+	v, ok := c.Read(k)
+	t, isT := v.(T)
+	return t, ok && isT
+}
+
+// Plugin is what every plugin is: a name, unique in a Profile, shown with
+// the reasons it gives.
+type Plugin interface {
+	Name() string
+}
+
+// PreFilterPlugin runs once per pod before any node is looked at, to
+// compute into the CycleState what Filter and Score need on every node. A
+// non-success status ends the cycle: Unschedulable counts every node under
+// its reasons, Error retries the pod with back-off.
+type PreFilterPlugin interface {
+	Plugin
+	PreFilter(ctx context.Context, state *CycleState, pod *v1.Pod) *Status
+}
+
+// FilterPlugin drops nodes the pod cannot run on. It returns nil when the
+// pod fits node, Unschedulable with named reasons when it does not, and
+// Error when it cannot tell (the cycle is abandoned and retried with
+// back-off). It must not change node, which is shared, and may be called
+// concurrently for different nodes.
+type FilterPlugin interface {
+	Plugin
+	Filter(ctx context.Context, state *CycleState, pod *v1.Pod, node *NodeInfo) *Status
+}
+
+// ScorePlugin ranks the nodes that passed every filter: a score from
+// MinNodeScore to MaxNodeScore, higher is better, multiplied by the
+// plugin's weight in the Profile. A plugin that also implements
+// ScoreNormalizer may return raw scores and scale them there. A non-success
+// status abandons the cycle. The same rules as Filter apply to node.
+type ScorePlugin interface {
+	Plugin
+	Score(ctx context.Context, state *CycleState, pod *v1.Pod, node *NodeInfo) (int64, *Status)
+}
+
+// ScoreNormalizer is implemented by a ScorePlugin whose raw scores only
+// make sense relative to each other (counts of untolerated taints); it
+// rewrites scores in place into MinNodeScore..MaxNodeScore.
+type ScoreNormalizer interface {
+	NormalizeScore(ctx context.Context, state *CycleState, pod *v1.Pod, scores []NodeScore) *Status
+}
+
+// NodeScore is one node's score from one plugin.
+type NodeScore struct {
+	Name  string
+	Score int64
+}

@@ -1,0 +1,217 @@
+package framework
+
+import (
+	"maps"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+)
+
+// What a container that requests no cpu or memory is counted as when
+// nodes are scored (not when they are filtered), as in Kubernetes, so that
+// pods without requests still spread.
+const (
+	DefaultMilliCPURequest int64 = 100
+	DefaultMemoryRequest   int64 = 200 * 1024 * 1024
+)
+
+// Resource is an amount of every resource, in integers: cpu in
+// millicores, memory and the rest in their base unit.
+type Resource struct {
+	MilliCPU int64
+	Memory   int64
+	// Pods is a number of pods: allowed on a node, or placed on it.
+	Pods int64
+	// Scalar holds every other resource by name (ephemeral-storage,
+	// kennel.io/network-bandwidth, …).
+	Scalar map[string]int64
+}
+
+// ResourceFromList converts a resource list.
+func ResourceFromList(rl v1.ResourceList) Resource {
+	var r Resource
+	for name, q := range rl {
+		switch name {
+		case v1.ResourceCPU:
+			r.MilliCPU += q.MilliValue()
+		case v1.ResourceMemory:
+			r.Memory += q.Value()
+		case v1.ResourcePods:
+			r.Pods += q.Value()
+		default:
+			r.setScalar(name, r.Scalar[name]+q.Value())
+		}
+	}
+	return r
+}
+
+func (r *Resource) setScalar(name string, v int64) {
+	if r.Scalar == nil {
+		r.Scalar = map[string]int64{}
+	}
+	r.Scalar[name] = v
+}
+
+// Get returns the amount of the named resource.
+func (r *Resource) Get(name string) int64 {
+	switch name {
+	case v1.ResourceCPU:
+		return r.MilliCPU
+	case v1.ResourceMemory:
+		return r.Memory
+	case v1.ResourcePods:
+		return r.Pods
+	}
+	return r.Scalar[name]
+}
+
+// Add adds o to r.
+func (r *Resource) Add(o Resource) { r.combine(o, 1) }
+
+// Sub subtracts o from r.
+func (r *Resource) Sub(o Resource) { r.combine(o, -1) }
+
+func (r *Resource) combine(o Resource, sign int64) {
+	r.MilliCPU += sign * o.MilliCPU
+	r.Memory += sign * o.Memory
+	r.Pods += sign * o.Pods
+	for name, v := range o.Scalar {
+		r.setScalar(name, r.Scalar[name]+sign*v)
+	}
+}
+
+// setMax raises each resource of r to o's where o's is larger.
+func (r *Resource) setMax(o Resource) {
+	r.MilliCPU = max(r.MilliCPU, o.MilliCPU)
+	r.Memory = max(r.Memory, o.Memory)
+	r.Pods = max(r.Pods, o.Pods)
+	for name, v := range o.Scalar {
+		if v > r.Scalar[name] {
+			r.setScalar(name, v)
+		}
+	}
+}
+
+// Clone returns a copy that shares nothing with r.
+func (r Resource) Clone() Resource {
+	r.Scalar = maps.Clone(r.Scalar)
+	return r
+}
+
+// PodRequests is what the scheduler reserves for pod, as Kubernetes
+// computes it: for each resource, the larger of the sum over the
+// containers and the largest request of one init container (they run one
+// at a time, before the containers). Pods is 1.
+func PodRequests(pod *v1.Pod) Resource { return podRequests(pod, false) }
+
+// NonZeroPodRequests is PodRequests with DefaultMilliCPURequest and
+// DefaultMemoryRequest standing in for a container's missing cpu and
+// memory requests. Scorers use it; filters never do.
+func NonZeroPodRequests(pod *v1.Pod) Resource { return podRequests(pod, true) }
+
+func podRequests(pod *v1.Pod, nonZero bool) Resource {
+	var sum Resource
+	for i := range pod.Spec.Containers {
+		sum.Add(containerRequests(&pod.Spec.Containers[i], nonZero))
+	}
+	for i := range pod.Spec.InitContainers {
+		sum.setMax(containerRequests(&pod.Spec.InitContainers[i], nonZero))
+	}
+	sum.Pods = 1
+	return sum
+}
+
+func containerRequests(c *v1.Container, nonZero bool) Resource {
+	r := ResourceFromList(c.Resources.Requests)
+	if nonZero {
+		// As in Kubernetes, only a missing request is replaced; an
+		// explicit zero is the user's word.
+		if _, ok := c.Resources.Requests[v1.ResourceCPU]; !ok {
+			r.MilliCPU = DefaultMilliCPURequest
+		}
+		if _, ok := c.Resources.Requests[v1.ResourceMemory]; !ok {
+			r.Memory = DefaultMemoryRequest
+		}
+	}
+	return r
+}
+
+// NodeInfo is the scheduler's view of one node: the node and the pods
+// that count against it (bound, and assumed while their binding is in
+// flight), with their requests summed. NodeInfos handed to plugins are
+// shared and must not be changed; the scheduler's cache replaces a
+// NodeInfo rather than change it.
+type NodeInfo struct {
+	// Node is nil while pods are known to be bound to a node that is not.
+	Node *v1.Node
+	Pods []*v1.Pod
+	// Allocatable is the node's status.allocatable.
+	Allocatable Resource
+	// Requested sums PodRequests of Pods; Requested.Pods is len(Pods).
+	Requested Resource
+	// NonZeroRequested sums NonZeroPodRequests of Pods.
+	NonZeroRequested Resource
+}
+
+// NewNodeInfo returns the view of node with pods on it.
+func NewNodeInfo(node *v1.Node, pods ...*v1.Pod) *NodeInfo {
+	n := &NodeInfo{}
+	n.SetNode(node)
+	for _, p := range pods {
+		n.AddPod(p)
+	}
+	return n
+}
+
+// Name is the node's name, or "" when Node is nil.
+func (n *NodeInfo) Name() string {
+	if n.Node == nil {
+		return ""
+	}
+	return n.Node.Name
+}
+
+// SetNode replaces the node, keeping the pods.
+func (n *NodeInfo) SetNode(node *v1.Node) {
+	n.Node = node
+	n.Allocatable = Resource{}
+	if node != nil {
+		n.Allocatable = ResourceFromList(node.Status.Allocatable)
+	}
+}
+
+// AddPod counts pod against the node.
+func (n *NodeInfo) AddPod(pod *v1.Pod) {
+	n.Pods = append(n.Pods, pod)
+	n.Requested.Add(PodRequests(pod))
+	n.NonZeroRequested.Add(NonZeroPodRequests(pod))
+}
+
+// RemovePod stops counting the pod with pod's namespace and name, and
+// reports whether it was there.
+func (n *NodeInfo) RemovePod(pod *v1.Pod) bool {
+	for i, p := range n.Pods {
+		if p.Namespace != pod.Namespace || p.Name != pod.Name {
+			continue
+		}
+		last := len(n.Pods) - 1
+		n.Pods[i] = n.Pods[last]
+		n.Pods[last] = nil
+		n.Pods = n.Pods[:last]
+		n.Requested.Sub(PodRequests(p))
+		n.NonZeroRequested.Sub(NonZeroPodRequests(p))
+		return true
+	}
+	return false
+}
+
+// Clone returns a NodeInfo that can be changed without changing n. The
+// node and pods themselves are shared: they are never changed in place.
+func (n *NodeInfo) Clone() *NodeInfo {
+	return &NodeInfo{
+		Node:             n.Node,
+		Pods:             append([]*v1.Pod(nil), n.Pods...),
+		Allocatable:      n.Allocatable.Clone(),
+		Requested:        n.Requested.Clone(),
+		NonZeroRequested: n.NonZeroRequested.Clone(),
+	}
+}

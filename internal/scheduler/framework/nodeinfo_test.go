@@ -1,0 +1,114 @@
+package framework
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+)
+
+func container(kv ...string) v1.Container {
+	rl := v1.ResourceList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		rl[kv[i]] = resource.MustParse(kv[i+1])
+	}
+	return v1.Container{Name: "c", Command: []string{"x"}, Resources: v1.ResourceRequirements{Requests: rl}}
+}
+
+func TestPodRequests(t *testing.T) {
+	const gi = 1 << 30
+	tests := []struct {
+		name             string
+		containers, init []v1.Container
+		want, nonZero    Resource
+	}{
+		{
+			name:       "containers are summed",
+			containers: []v1.Container{container("cpu", "500m", "memory", "1Gi"), container("cpu", "250m", "ephemeral-storage", "1k")},
+			want:       Resource{MilliCPU: 750, Memory: gi, Pods: 1, Scalar: map[string]int64{"ephemeral-storage": 1000}},
+			nonZero:    Resource{MilliCPU: 750, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalar: map[string]int64{"ephemeral-storage": 1000}},
+		},
+		{
+			name:       "the largest init container wins where it is larger",
+			containers: []v1.Container{container("cpu", "1", "memory", "1Gi"), container("cpu", "1")},
+			init:       []v1.Container{container("cpu", "3"), container("memory", "512Mi", v1.ResourceNetworkBandwidth, "10M")},
+			want:       Resource{MilliCPU: 3000, Memory: gi, Pods: 1, Scalar: map[string]int64{v1.ResourceNetworkBandwidth: 10_000_000}},
+			nonZero:    Resource{MilliCPU: 3000, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalar: map[string]int64{v1.ResourceNetworkBandwidth: 10_000_000}},
+		},
+		{
+			name:       "no requests",
+			containers: []v1.Container{container(), container()},
+			want:       Resource{Pods: 1},
+			nonZero:    Resource{MilliCPU: 2 * DefaultMilliCPURequest, Memory: 2 * DefaultMemoryRequest, Pods: 1},
+		},
+		{
+			name:       "an explicit zero stays zero",
+			containers: []v1.Container{container("cpu", "0", "memory", "0")},
+			want:       Resource{Pods: 1, Memory: 0},
+			nonZero:    Resource{Pods: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := &v1.Pod{Spec: v1.PodSpec{Containers: tt.containers, InitContainers: tt.init}}
+			if got := PodRequests(pod); !equalResource(got, tt.want) {
+				t.Errorf("PodRequests = %+v, want %+v", got, tt.want)
+			}
+			if got := NonZeroPodRequests(pod); !equalResource(got, tt.nonZero) {
+				t.Errorf("NonZeroPodRequests = %+v, want %+v", got, tt.nonZero)
+			}
+		})
+	}
+}
+
+func equalResource(a, b Resource) bool {
+	if a.MilliCPU != b.MilliCPU || a.Memory != b.Memory || a.Pods != b.Pods {
+		return false
+	}
+	for _, m := range []map[string]int64{a.Scalar, b.Scalar} {
+		for k := range m {
+			if a.Scalar[k] != b.Scalar[k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func namedPod(name string, kv ...string) *v1.Pod {
+	return &v1.Pod{ObjectMeta: v1.ObjectMeta{Name: name, Namespace: "ns"}, Spec: v1.PodSpec{Containers: []v1.Container{container(kv...)}}}
+}
+
+func TestNodeInfoAddRemoveClone(t *testing.T) {
+	node := &v1.Node{ObjectMeta: v1.ObjectMeta{Name: "n"}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{
+		"cpu": resource.MustParse("4"), "memory": resource.MustParse("8Gi"), "pods": resource.MustParse("10"),
+		v1.ResourceNetworkBandwidth: resource.MustParse("1G"),
+	}}}
+	a, b := namedPod("a", "cpu", "1", v1.ResourceNetworkBandwidth, "100M"), namedPod("b", "cpu", "2")
+	n := NewNodeInfo(node, a, b)
+	if n.Name() != "n" || n.Allocatable.MilliCPU != 4000 || n.Allocatable.Pods != 10 || n.Allocatable.Scalar[v1.ResourceNetworkBandwidth] != 1e9 {
+		t.Fatalf("allocatable = %+v", n.Allocatable)
+	}
+	if n.Requested.MilliCPU != 3000 || n.Requested.Pods != 2 || n.Requested.Scalar[v1.ResourceNetworkBandwidth] != 1e8 {
+		t.Fatalf("requested = %+v, want 3 cpu, 2 pods, 100M bandwidth", n.Requested)
+	}
+	c := n.Clone()
+	if !c.RemovePod(namedPod("a")) {
+		t.Fatal("RemovePod(a) = false on the clone")
+	}
+	if c.RemovePod(namedPod("a")) {
+		t.Fatal("RemovePod(a) = true twice")
+	}
+	c.AddPod(namedPod("c", "cpu", "500m"))
+	if c.Requested.MilliCPU != 2500 || c.Requested.Pods != 2 || c.Requested.Scalar[v1.ResourceNetworkBandwidth] != 0 {
+		t.Fatalf("clone requested = %+v, want 2.5 cpu, 2 pods, no bandwidth", c.Requested)
+	}
+	// The original is untouched.
+	if n.Requested.MilliCPU != 3000 || len(n.Pods) != 2 || n.Pods[0].Name != "a" || n.Requested.Scalar[v1.ResourceNetworkBandwidth] != 1e8 {
+		t.Fatalf("original changed by its clone: %+v, pods %d", n.Requested, len(n.Pods))
+	}
+	if NewNodeInfo(nil).Name() != "" {
+		t.Fatal("a NodeInfo without node has a name")
+	}
+}

@@ -1,0 +1,16 @@
+// Package plugins holds the scheduler's built-in plugins, one per file.
+// Filters drop the nodes a pod cannot run on, each with a named reason a
+// user is shown; scorers rank the nodes left. The scheduler package wires
+// them into its default Profile; every plugin's zero value is ready to
+// use.
+//
+//	NodeUnschedulable  filter  cordoned nodes (spec.unschedulable)
+//	NodeReady          filter  nodes whose Ready condition is not True
+//	NodeSelector       filter  spec.nodeSelector and required node affinity
+//	                   score   preferred node affinity
+//	TaintToleration    filter  NoSchedule/NoExecute taints the pod does not tolerate
+//	                   score   PreferNoSchedule taints it does not tolerate
+//	NodeRuntime        filter  pods with images on nodes that cannot run them
+//	NodeResourcesFit   filter  cpu, memory, pods and advertised extended resources
+//	LeastAllocated     score   the node with the most cpu and memory left
+package plugins

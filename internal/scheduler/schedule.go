@@ -1,0 +1,130 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+)
+
+// conflictRetry is how soon a pod whose write met a newer version is
+// looked at again; the informer usually delivers that version first.
+const conflictRetry = 100 * time.Millisecond
+
+// sync schedules one pod: decide on a node, then bind to it.
+func (s *Scheduler) sync(ctx context.Context, key string) error {
+	pod, ok := s.pods.Get(key)
+	if !ok || !s.responsibleFor(pod) || s.cache.isAssumed(pod) {
+		s.succeeded(key)
+		return nil
+	}
+	node, err := s.decide(ctx, pod)
+	var fit *framework.FitError
+	switch {
+	case errors.As(err, &fit):
+		return s.failed(ctx, pod, fit)
+	case err != nil:
+		return fmt.Errorf("scheduler: pod %s: %w", key, err)
+	}
+	return s.bind(ctx, pod, node)
+}
+
+// decide runs the profile over a snapshot of the cache and assumes the pod
+// onto the chosen node, all under one lock, so that the next decision sees
+// this one even before the binding is written.
+func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod) (string, error) {
+	s.decideMu.Lock()
+	defer s.decideMu.Unlock()
+	res, err := s.profile.Schedule(ctx, pod, s.cache.snapshot())
+	if err != nil {
+		return "", err
+	}
+	s.cache.assume(pod, res.NodeName)
+	return res.NodeName, nil
+}
+
+// bind sets the pod's spec.nodeName, conditionally on the resourceVersion
+// the decision was made from: a pod that changed meanwhile is decided on
+// again.
+func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, node string) error {
+	key := v1.ObjectKey(pod)
+	bound := v1.Clone(pod)
+	bound.Spec.NodeName = node
+	_, err := client.For[*v1.Pod](s.c, pod.Namespace).Update(ctx, bound)
+	if err != nil {
+		s.cache.forget(pod)
+	}
+	switch {
+	case err == nil:
+		s.succeeded(key)
+		controller.LoggerFrom(ctx).Info("bound pod", "node", node)
+		return nil
+	case v1.IsNotFound(err):
+		s.succeeded(key)
+		return nil
+	case v1.IsConflict(err):
+		return controller.RequeueAfter(conflictRetry)
+	case ctx.Err() != nil:
+		// Stopping: the binding may or may not have been written; the
+		// next run reads which from its informer.
+		return ctx.Err()
+	}
+	return fmt.Errorf("scheduler: bind pod %s to node %s: %w", key, node, err)
+}
+
+// failed tells the user why the pod fits no node, on its PodScheduled
+// condition (written only when its words change) and in an event, and
+// retries the pod after its back-off.
+func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitError) error {
+	key := v1.ObjectKey(pod)
+	msg := fit.Error()
+	controller.LoggerFrom(ctx).Debug("pod is unschedulable", "reason", msg)
+	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable, Message: msg}
+	updated := v1.Clone(pod)
+	if v1.SetPodCondition(&updated.Status, cond) {
+		_, err := client.For[*v1.Pod](s.c, pod.Namespace).UpdateStatus(ctx, updated)
+		switch {
+		case v1.IsNotFound(err):
+			s.succeeded(key)
+			return nil
+		case v1.IsConflict(err):
+			// Decide again from the newer pod before saying anything.
+			return controller.RequeueAfter(conflictRetry)
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err() // stopping
+		case err != nil:
+			return fmt.Errorf("scheduler: set PodScheduled=False on pod %s: %w", key, err)
+		}
+	}
+	s.recorder.warn(ctx, pod, ReasonFailedScheduling, msg)
+	return controller.RequeueAfter(s.noteFailure(key))
+}
+
+// noteFailure counts a failed attempt and returns the back-off before the
+// next: InitialBackoff doubled per failure in a row, at most MaxBackoff.
+func (s *Scheduler) noteFailure(key string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.unschedulable[key]
+	s.unschedulable[key] = n + 1
+	d := s.backoff[0]
+	for range n {
+		if d >= s.backoff[1]/2 {
+			return s.backoff[1]
+		}
+		d *= 2
+	}
+	return min(d, s.backoff[1])
+}
+
+// succeeded forgets the pod's failures: it is bound, gone, or not ours.
+func (s *Scheduler) succeeded(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.unschedulable, key)
+}

@@ -1,0 +1,300 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller"
+	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/scheduler/plugins"
+)
+
+// Defaults of Config.
+const (
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = 30 * time.Second
+)
+
+// Config configures a Scheduler. The zero value is usable.
+type Config struct {
+	// Name is the spec.schedulerName whose pods this scheduler places;
+	// "" means v1.DefaultSchedulerName, which also takes pods that name
+	// no scheduler.
+	Name string
+	// Profile is the plugin pipeline; nil means one built from
+	// DefaultPlugins.
+	Profile *framework.Profile
+	// Clock times back-off and event timestamps; nil means the system
+	// clock.
+	Clock clock.Clock
+	// Workers is the number of pods handled at once; zero means 1.
+	// Decisions are always made one at a time, so that each sees the
+	// pods the one before placed; only bindings and status writes
+	// overlap.
+	Workers int
+	// InitialBackoff and MaxBackoff bound the wait before an
+	// unschedulable pod is tried again (it doubles per failure); zero
+	// means DefaultInitialBackoff and DefaultMaxBackoff. A node that is
+	// added or changes, or a pod that goes, retries at once.
+	InitialBackoff, MaxBackoff time.Duration
+}
+
+// Validate checks the configuration without side effects.
+func (c Config) Validate() error {
+	switch {
+	case c.Workers < 0:
+		return fmt.Errorf("scheduler: config.Workers: must not be negative, got %d", c.Workers)
+	case c.InitialBackoff < 0:
+		return fmt.Errorf("scheduler: config.InitialBackoff: must not be negative, got %s", c.InitialBackoff)
+	case c.MaxBackoff < 0:
+		return fmt.Errorf("scheduler: config.MaxBackoff: must not be negative, got %s", c.MaxBackoff)
+	case c.InitialBackoff > 0 && c.MaxBackoff > 0 && c.InitialBackoff > c.MaxBackoff:
+		return fmt.Errorf("scheduler: config.InitialBackoff: %s exceeds config.MaxBackoff %s", c.InitialBackoff, c.MaxBackoff)
+	}
+	return nil
+}
+
+// DefaultPlugins is the default pipeline, in the order filters run:
+// cheap checks of the node first, resources last. New plugins (storage,
+// network bandwidth, extenders) are added here.
+func DefaultPlugins() []framework.ProfilePlugin {
+	return []framework.ProfilePlugin{
+		{Plugin: plugins.NodeUnschedulable{}},
+		{Plugin: plugins.NodeReady{}},
+		{Plugin: plugins.NodeSelector{}, Weight: 2},
+		{Plugin: plugins.TaintToleration{}, Weight: 3},
+		{Plugin: plugins.NodeRuntime{}},
+		{Plugin: plugins.NodeResourcesFit{}},
+		{Plugin: plugins.LeastAllocated{}, Weight: 1},
+	}
+}
+
+// Scheduler places pending pods on nodes.
+type Scheduler struct {
+	c        *client.Client
+	log      *slog.Logger
+	name     string
+	profile  *framework.Profile
+	clock    clock.Clock
+	backoff  [2]time.Duration // initial, max
+	recorder *recorder
+
+	pods  *client.Informer[*v1.Pod]
+	nodes *client.Informer[*v1.Node]
+	cache *cache
+	ctrl  *controller.Controller
+
+	decideMu sync.Mutex // one decision at a time
+
+	mu            sync.Mutex
+	unschedulable map[string]int // pod key → failed attempts in a row
+}
+
+// New builds a scheduler that talks to the API server through c; it
+// contacts nothing until Run.
+func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errors.New("scheduler: client is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = withDefaults(cfg)
+	if cfg.Profile == nil {
+		p, err := framework.NewProfile(DefaultPlugins()...)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: default profile: %w", err)
+		}
+		cfg.Profile = p
+	}
+	s := &Scheduler{
+		c: c, log: log.With("component", "scheduler"), name: cfg.Name, profile: cfg.Profile, clock: cfg.Clock,
+		backoff: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff}, cache: newCache(), unschedulable: map[string]int{},
+	}
+	host, _ := os.Hostname()
+	s.recorder = &recorder{c: c, component: cfg.Name, instance: cfg.Name + "-" + host, clock: cfg.Clock, log: s.log}
+	ctrl, err := controller.New("scheduler", s.sync, controller.Options{Workers: cfg.Workers, Logger: s.log, Clock: cfg.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	s.ctrl = ctrl
+	s.pods = client.NewInformer(client.For[*v1.Pod](c, ""), client.ListOptions{}, s.log)
+	s.nodes = client.NewInformer(client.For[*v1.Node](c, ""), client.ListOptions{}, s.log)
+	s.pods.AddHandler(client.HandlerFuncs{AddFunc: s.onPodAdd, UpdateFunc: s.onPodUpdate, DeleteFunc: s.onPodDelete})
+	s.nodes.AddHandler(client.HandlerFuncs{AddFunc: s.onNodeAdd, UpdateFunc: s.onNodeUpdate, DeleteFunc: s.onNodeDelete})
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Name == "" {
+		cfg.Name = v1.DefaultSchedulerName
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.InitialBackoff == 0 {
+		cfg.InitialBackoff = DefaultInitialBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	// Only one of them was given, and a default crossed it.
+	cfg.InitialBackoff = min(cfg.InitialBackoff, cfg.MaxBackoff)
+	return cfg
+}
+
+// Run schedules until ctx ends; call it once. It starts placing pods only
+// once both caches are filled, so that it never overlooks pods already
+// bound.
+func (s *Scheduler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { s.pods.Run(ctx) })
+	wg.Go(func() { s.nodes.Run(ctx) })
+	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) {
+		return
+	}
+	s.log.Info("scheduler started", "schedulerName", s.name, "plugins", s.profile.Plugins())
+	if err := s.ctrl.Run(ctx); err != nil {
+		s.log.Error("scheduler stopped", "error", err)
+	}
+}
+
+// responsibleFor reports whether pod waits for this scheduler.
+func (s *Scheduler) responsibleFor(pod *v1.Pod) bool {
+	name := pod.Spec.SchedulerName
+	if name == "" {
+		name = v1.DefaultSchedulerName
+	}
+	return name == s.name && pod.Spec.NodeName == "" && pod.DeletionTimestamp == nil && !v1.IsPodTerminal(pod)
+}
+
+// countsOnNode reports whether pod uses its node's resources: bound and
+// not finished (a pod being deleted still runs).
+func countsOnNode(pod *v1.Pod) bool {
+	return pod.Spec.NodeName != "" && !v1.IsPodTerminal(pod)
+}
+
+func (s *Scheduler) onPodAdd(obj any) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	switch {
+	case countsOnNode(pod):
+		s.cache.setPod(pod)
+	case s.responsibleFor(pod):
+		s.ctrl.Enqueue(v1.ObjectKey(pod))
+	}
+}
+
+func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
+	old, ok1 := oldObj.(*v1.Pod)
+	pod, ok2 := newObj.(*v1.Pod)
+	if !ok1 || !ok2 {
+		return
+	}
+	switch {
+	case countsOnNode(pod):
+		s.cache.setPod(pod)
+	case pod.Spec.NodeName != "":
+		// Finished: its resources are free for the pods waiting.
+		s.cache.removePod(pod)
+		if countsOnNode(old) {
+			s.retryUnschedulable()
+		}
+	case s.responsibleFor(pod) && (!s.responsibleFor(old) || podChanged(old, pod)):
+		// Status-only changes, our own PodScheduled condition among them,
+		// do not make a pod fit anywhere new.
+		s.ctrl.Enqueue(v1.ObjectKey(pod))
+	}
+}
+
+func (s *Scheduler) onPodDelete(obj any) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	s.cache.removePod(pod)
+	s.mu.Lock()
+	delete(s.unschedulable, v1.ObjectKey(pod))
+	s.mu.Unlock()
+	if countsOnNode(pod) {
+		s.retryUnschedulable()
+	}
+}
+
+// podChanged reports a change of what scheduling reads: spec and labels.
+func podChanged(old, pod *v1.Pod) bool {
+	return !reflect.DeepEqual(old.Spec, pod.Spec) || !maps.Equal(old.Labels, pod.Labels)
+}
+
+func (s *Scheduler) onNodeAdd(obj any) {
+	if node, ok := obj.(*v1.Node); ok {
+		s.cache.setNode(node)
+		s.retryUnschedulable()
+	}
+}
+
+func (s *Scheduler) onNodeUpdate(oldObj, newObj any) {
+	old, ok1 := oldObj.(*v1.Node)
+	node, ok2 := newObj.(*v1.Node)
+	if !ok1 || !ok2 {
+		return
+	}
+	s.cache.setNode(node)
+	if nodeChanged(old, node) {
+		s.retryUnschedulable()
+	}
+}
+
+func (s *Scheduler) onNodeDelete(obj any) {
+	if node, ok := obj.(*v1.Node); ok {
+		s.cache.removeNode(node.Name)
+	}
+}
+
+// nodeChanged reports a change that may let a waiting pod fit: not a
+// heartbeat.
+func nodeChanged(old, node *v1.Node) bool {
+	return !reflect.DeepEqual(old.Spec, node.Spec) || !maps.Equal(old.Labels, node.Labels) ||
+		!sameResources(old.Status.Allocatable, node.Status.Allocatable) ||
+		nodeReadyStatus(old) != nodeReadyStatus(node)
+}
+
+func sameResources(a, b v1.ResourceList) bool {
+	return maps.EqualFunc(a, b, func(x, y resource.Quantity) bool { return x.Cmp(y) == 0 })
+}
+
+func nodeReadyStatus(node *v1.Node) v1.ConditionStatus {
+	for _, c := range node.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+// retryUnschedulable queues every pod that found no node, now.
+func (s *Scheduler) retryUnschedulable() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key := range s.unschedulable {
+		s.ctrl.Enqueue(key)
+	}
+}
