@@ -1,0 +1,57 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// StopContainer implements runtime.Runtime.
+func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace time.Duration) error {
+	r.mu.Lock()
+	c, err := r.containerLocked(uid, name)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	pid := c.rec.Current.Pid
+	if grace > 0 && r.signal(c, pid, unix.SIGTERM) {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	r.signal(c, pid, unix.SIGKILL)
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// signal sends sig to the container's process group (its pgid is its pid)
+// and to the process itself, in case it left the group. It reports whether
+// the process was still there to signal.
+func (r *Runtime) signal(c *container, pid int, sig unix.Signal) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	if pid <= 0 || (c.rec.StartTicks != 0 && !alive(r.procRoot, pid, c.rec.StartTicks)) {
+		// Not yet reaped but already dead, or a pid now used by another
+		// process: signal nothing.
+		return false
+	}
+	errGroup := unix.Kill(-pid, sig)
+	errProc := unix.Kill(pid, sig)
+	return !errors.Is(errGroup, unix.ESRCH) || !errors.Is(errProc, unix.ESRCH)
+}
