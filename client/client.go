@@ -151,10 +151,27 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, v1.NewError(v1.ReasonUnavailable, "cannot reach the Kennel API server at %s: %v", c.cfg.Server, unwrapURLError(err))
+		cause := unwrapURLError(err)
+		return nil, &transportError{
+			api:   v1.NewError(v1.ReasonUnavailable, "cannot reach the Kennel API server at %s: %v", c.cfg.Server, cause),
+			cause: cause,
+		}
 	}
 	return resp, nil
 }
+
+// transportError is a request that got no answer. It is a ServiceUnavailable
+// *v1.Error to errors.As, like every other failure, and it also unwraps to
+// its cause, so that errors.Is(err, context.Canceled) tells a caller that
+// gave up from a server that is down.
+type transportError struct {
+	api   *v1.Error
+	cause error
+}
+
+func (e *transportError) Error() string { return e.api.Error() }
+
+func (e *transportError) Unwrap() []error { return []error{e.api, e.cause} }
 
 func unwrapURLError(err error) error {
 	var ue interface{ Unwrap() error }

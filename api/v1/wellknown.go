@@ -17,6 +17,11 @@ const (
 	AnnotationAgentCertSHA256 = "kennel.io/agent-cert-sha256"
 )
 
+// AgentProxyClientCN is the CommonName of the client certificate, signed
+// by the cluster CA, that the API server presents to node agents when it
+// proxies logs and exec; agents accept no other.
+const AgentProxyClientCN = "kennel-apiserver"
+
 // Node lease timing: the agent renews its Lease in kennel-node-lease every
 // NodeLeaseRenewSeconds; the node lifecycle controller marks a node whose
 // Lease is older than its grace period (default NodeMonitorGraceSeconds)

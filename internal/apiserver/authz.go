@@ -18,6 +18,9 @@ func authorize(id *Identity, info *requestInfo) error {
 		}
 		return forbidden(id, info, "the viewer role is read-only")
 	case RoleNode:
+		if info.proxied() {
+			return forbidden(id, info, "the node role may not read pod logs or run commands in pods")
+		}
 		if read {
 			return nil
 		}

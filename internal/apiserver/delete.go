@@ -102,7 +102,7 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 		return false, err
 	}
 	s.recent.drop(kv.Key)
-	changed := s.markForDeletion(info, opts, m, nodeNameOf(kv.Value))
+	changed := s.markForDeletion(info, opts, obj)
 	if len(m.Finalizers) == 0 && !gracePending(m) {
 		start := time.Now()
 		_, rev, err := s.st.Delete(ctx, kv.Key, kv.Revision)
@@ -131,7 +131,8 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 
 // markForDeletion sets the deletion timestamp and the finalizers that the
 // propagation policy asks for; it reports whether it changed anything.
-func (s *Server) markForDeletion(info *requestInfo, opts *DeleteOptions, m *v1.ObjectMeta, nodeName string) bool {
+func (s *Server) markForDeletion(info *requestInfo, opts *DeleteOptions, obj v1.Object) bool {
+	m := obj.GetObjectMeta()
 	changed := false
 	addFinalizer := func(f string) {
 		if !m.HasFinalizer(f) {
@@ -152,12 +153,9 @@ func (s *Server) markForDeletion(info *requestInfo, opts *DeleteOptions, m *v1.O
 	}
 	// A pod on a node gets its grace period so the node can stop it; the
 	// node deletes it with grace 0 when its processes are gone.
-	grace := int64(0)
-	if info.Kind.Resource == "pods" && nodeName != "" {
-		grace = 30
-		if opts.GracePeriodSeconds != nil {
-			grace = *opts.GracePeriodSeconds
-		}
+	grace, bound := podGracePeriod(obj)
+	if bound && opts.GracePeriodSeconds != nil {
+		grace = *opts.GracePeriodSeconds
 	}
 	if grace > 0 && (m.DeletionGracePeriodSeconds == nil || grace < *m.DeletionGracePeriodSeconds) {
 		m.DeletionGracePeriodSeconds = &grace
@@ -171,6 +169,21 @@ func (s *Server) markForDeletion(info *requestInfo, opts *DeleteOptions, m *v1.O
 		changed = true
 	}
 	return changed
+}
+
+// podGracePeriod is how long a pod bound to a node gets to stop when its
+// delete names no grace period: its spec.terminationGracePeriodSeconds, as
+// in Kubernetes. bound is false, and grace 0, for anything that is not a
+// pod on a node: it is deleted at once.
+func podGracePeriod(obj v1.Object) (grace int64, bound bool) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok || pod.Spec.NodeName == "" {
+		return 0, false
+	}
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		return *g, true
+	}
+	return v1.DefaultTerminationGracePeriodSeconds, true
 }
 
 func checkPreconditions(p *Preconditions, m *v1.ObjectMeta, info *requestInfo) error {

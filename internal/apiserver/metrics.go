@@ -50,6 +50,12 @@ func (m *metrics) observe(verb, resource string, code int, start time.Time) {
 	}
 }
 
+// count records a request without its latency, for streams that last as
+// long as the caller wants (logs followed, commands run).
+func (m *metrics) count(verb, resource string, code int) {
+	m.requests.WithLabelValues(verb, resource, strconv.Itoa(code)).Inc()
+}
+
 func (m *metrics) storeOp(op string, start time.Time) {
 	m.store.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }

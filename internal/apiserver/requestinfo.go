@@ -24,13 +24,26 @@ type requestInfo struct {
 	Kind        *v1.Kind
 	Namespace   string // "" for cluster-scoped kinds or all namespaces
 	Name        string
-	Subresource string // "" or "status"
+	Subresource string // "", "status", or for pods "log" and "exec"
+}
+
+// Subresources of pods that the API server proxies to the pod's node agent.
+const (
+	subresourceLog  = "log"
+	subresourceExec = "exec"
+)
+
+// proxied reports whether the request is served by the pod's node agent.
+func (info *requestInfo) proxied() bool {
+	return info.Kind.Resource == "pods" && (info.Subresource == subresourceLog || info.Subresource == subresourceExec)
 }
 
 // parseRequest routes /api/v1/... paths:
 //
 //	/api/v1/{resource}[/{name}[/status]]
 //	/api/v1/namespaces/{ns}/{resource}[/{name}[/status]]
+//	/api/v1/namespaces/{ns}/pods/{name}/log   (GET)
+//	/api/v1/namespaces/{ns}/pods/{name}/exec  (POST)
 func parseRequest(reg *v1.Registry, r *http.Request) (*requestInfo, error) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/")
 	if !ok {
@@ -59,10 +72,10 @@ func parseRequest(reg *v1.Registry, r *http.Request) (*requestInfo, error) {
 		info.Name = parts[1]
 	}
 	if len(parts) == 3 {
-		if parts[2] != "status" || !kind.HasStatus {
+		info.Subresource = parts[2]
+		if !(parts[2] == "status" && kind.HasStatus) && !info.proxied() {
 			return nil, v1.NewError(v1.ReasonNotFound, "%s has no subresource %q", kind.Resource, parts[2])
 		}
-		info.Subresource = "status"
 	}
 	if kind.Namespaced && info.Name != "" && info.Namespace == "" {
 		return nil, v1.NewError(v1.ReasonNotFound, "%s are namespaced: use /api/v1/namespaces/{namespace}/%s/%s", kind.Resource, kind.Resource, info.Name)
@@ -76,6 +89,14 @@ func parseRequest(reg *v1.Registry, r *http.Request) (*requestInfo, error) {
 
 func verbFor(r *http.Request, info *requestInfo) string {
 	named := info.Name != ""
+	// Kubernetes authorizes reading a log as get and starting a command
+	// as create.
+	switch {
+	case info.Subresource == subresourceLog:
+		return methodVerb(r.Method == http.MethodGet, verbGet)
+	case info.Subresource == subresourceExec:
+		return methodVerb(r.Method == http.MethodPost, verbCreate)
+	}
 	switch r.Method {
 	case http.MethodGet:
 		switch {
@@ -104,6 +125,13 @@ func verbFor(r *http.Request, info *requestInfo) string {
 		if named && info.Subresource == "" {
 			return verbDelete
 		}
+	}
+	return ""
+}
+
+func methodVerb(allowed bool, verb string) string {
+	if allowed {
+		return verb
 	}
 	return ""
 }

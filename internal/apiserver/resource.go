@@ -19,6 +19,11 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, id *Ident
 		s.metrics.observe("unknown", "unknown", code, start)
 		return
 	}
+	if info.proxied() {
+		code := s.dispatchProxy(w, r, id, info)
+		s.metrics.count(info.Verb, info.Kind.Resource+"/"+info.Subresource, code)
+		return
+	}
 	code := s.dispatch(w, r, id, info)
 	s.metrics.observe(info.Verb, info.Kind.Resource, code, start)
 }

@@ -45,6 +45,11 @@ type Config struct {
 	// Metrics receives the server's Prometheus series (default: a new
 	// registry served at /metrics).
 	Metrics *prometheus.Registry
+	// AgentClientCert is the client certificate (CommonName
+	// v1.AgentProxyClientCN, signed by the cluster CA) presented to node
+	// agents when pods/log and pods/exec are proxied to them. Without it
+	// those requests fail with ServiceUnavailable.
+	AgentClientCert *tls.Certificate
 }
 
 // Validate checks the configuration; errors name the field.

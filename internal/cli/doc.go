@@ -1,5 +1,5 @@
 // Package cli holds Kennel's user-facing commands — apply, get, describe,
-// delete, token, version, completion — and the printers that turn API
+// delete, logs, exec, token, version, completion — and the printers that turn API
 // objects into tables and descriptions. It talks to the cluster only
 // through the public client package.
 //

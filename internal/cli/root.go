@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -74,6 +75,7 @@ $KENNEL_HOME/config, written by "kennel up"), or through --server and --token.`,
 		newGetCommand(g),
 		newDescribeCommand(g),
 		newDeleteCommand(g),
+		newLogsCommand(g), newExecCommand(g),
 		newCordonCommand(g), newUncordonCommand(g), newDrainCommand(g),
 		newTokenCommand(g),
 		newVersionCommand(g),
@@ -92,7 +94,8 @@ $KENNEL_HOME/config, written by "kennel up"), or through --server and --token.`,
 
 // Execute runs root and returns the process exit code: 0 on success, 1
 // after printing "error: <message>" to errOut. An API error prints the
-// server's message, which names the offending field.
+// server's message, which names the offending field. An *ExitError
+// returns its code and prints nothing.
 func Execute(root *cobra.Command, errOut io.Writer) int {
 	return ExecuteContext(context.Background(), root, errOut)
 }
@@ -103,6 +106,9 @@ func ExecuteContext(ctx context.Context, root *cobra.Command, errOut io.Writer) 
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if exit := (*ExitError)(nil); errors.As(err, &exit) {
+		return exit.Code
 	}
 	fmt.Fprintf(errOut, "error: %s\n", errorMessage(err))
 	return 1

@@ -6,6 +6,8 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/apiserver"
 	"github.com/kennel-dev/kennel/internal/atomicfile"
@@ -129,8 +132,31 @@ func (cp *ControlPlane) startServer(ctx context.Context) error {
 		return err
 	}
 	cp.ca = ca.CertPEM
-	cp.server, err = apiserver.Start(ctx, apiserver.Config{Listen: cp.cfg.Listen, Store: cp.store, TLS: &cert, Logger: cp.cfg.Logger})
+	agentCert, err := agentClientCert(ca)
+	if err != nil {
+		return err
+	}
+	cp.server, err = apiserver.Start(ctx, apiserver.Config{
+		Listen: cp.cfg.Listen, Store: cp.store, TLS: &cert, Logger: cp.cfg.Logger,
+		AgentClientCert: &agentCert,
+	})
 	return err
+}
+
+// agentClientCert issues the certificate the API server presents to node
+// agents when it proxies logs and exec. It is issued anew at every start
+// (nothing to renew or keep secret on disk); agents trust any certificate
+// the cluster CA signed for v1.AgentProxyClientCN.
+func agentClientCert(ca *pki.CA) (tls.Certificate, error) {
+	certPEM, keyPEM, err := ca.Issue(v1.AgentProxyClientCN, nil, x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("controlplane: agent client certificate: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("controlplane: agent client certificate: %w", err)
+	}
+	return cert, nil
 }
 
 // ensureAdminToken reuses the admin token saved in the data dir while it

@@ -25,6 +25,7 @@ type Cluster struct {
 	Admin *client.Client
 	// AdminToken is Admin's bearer token.
 	AdminToken string
+	ca         *pki.CA
 	t          testing.TB
 }
 
@@ -51,7 +52,11 @@ func StartWith(t testing.TB, tune func(*apiserver.Config)) *Cluster {
 	if err != nil {
 		t.Fatalf("testcluster: %v", err)
 	}
-	cfg := apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert}
+	agentCert, err := issueAgentClientCert(ca)
+	if err != nil {
+		t.Fatalf("testcluster: %v", err)
+	}
+	cfg := apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert, AgentClientCert: &agentCert}
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -60,7 +65,7 @@ func StartWith(t testing.TB, tune func(*apiserver.Config)) *Cluster {
 		t.Fatalf("testcluster: start apiserver: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	c := &Cluster{Store: st, Server: srv, CA: ca.CertPEM, t: t}
+	c := &Cluster{Store: st, Server: srv, CA: ca.CertPEM, ca: ca, t: t}
 	c.AdminToken = c.Token(apiserver.RoleAdmin, "")
 	c.Admin = c.Client(c.AdminToken)
 	return c
