@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -207,7 +208,7 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, uid string) error {
 		}
 		if p.group != nil {
 			// Anything a container forked into the background goes too.
-			if err := p.group.Kill(); err != nil {
+			if err := p.group.Kill(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("process runtime: sandbox %s: %w", uid, err)
 			}
 			if err := p.group.Delete(); err != nil {

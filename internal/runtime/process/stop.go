@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// errClosed is returned by calls that wait on a closed runtime.
+var errClosed = errors.New("process runtime: closed")
+
 // StopContainer implements runtime.Runtime.
 func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace time.Duration) error {
 	r.mu.Lock()
@@ -25,6 +28,8 @@ func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace tim
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-r.stop:
+			return errClosed
 		case <-t.C:
 		}
 	}
@@ -34,6 +39,9 @@ func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace tim
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-r.stop:
+		// A closed runtime no longer watches adopted processes.
+		return errClosed
 	}
 }
 

@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"context"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+)
+
+// startPodSync watches the pods bound to this node and gives each its own
+// worker. The loop is level-triggered: every event, container exit and
+// probe change wakes the pod's worker, which converges from what it reads
+// then, whatever woke it.
+func (a *Agent) startPodSync(ctx context.Context) {
+	pods := client.For[*v1.Pod](a.cfg.Client, "")
+	a.pods = client.NewInformer(pods, client.ListOptions{FieldSelector: "spec.nodeName=" + a.cfg.NodeName}, a.log)
+	a.pods.AddHandler(client.HandlerFuncs{
+		AddFunc:    func(obj any) { a.podChanged(ctx, obj.(*v1.Pod), false) },
+		UpdateFunc: func(_, obj any) { a.podChanged(ctx, obj.(*v1.Pod), false) },
+		DeleteFunc: func(obj any) { a.podChanged(ctx, obj.(*v1.Pod), true) },
+	})
+	a.wg.Go(func() { a.pods.Run(ctx) })
+	a.wg.Go(func() {
+		if !a.pods.WaitForSync(ctx) {
+			return
+		}
+		// Sandboxes whose pod is gone from the API (deleted while the
+		// agent was down) are torn down by a worker that has no pod.
+		known := map[string]bool{}
+		for _, p := range a.pods.List() {
+			known[string(p.UID)] = true
+		}
+		for _, sb := range a.rt.Sandboxes() {
+			if !known[sb.UID] {
+				a.log.Info("removing the sandbox of a pod that no longer exists", "pod", sb.Namespace+"/"+sb.Name)
+				a.worker(ctx, sb.UID).set(nil, true)
+			}
+		}
+	})
+}
+
+func (a *Agent) podChanged(ctx context.Context, p *v1.Pod, deleted bool) {
+	a.worker(ctx, string(p.UID)).set(p, deleted)
+}
+
+// worker returns the pod's worker, starting one if there is none.
+func (a *Agent) worker(ctx context.Context, uid string) *podWorker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if w, ok := a.workers[uid]; ok {
+		return w
+	}
+	w := newPodWorker(a, uid)
+	a.workers[uid] = w
+	a.wg.Go(func() { w.run(ctx) })
+	return w
+}
+
+// workerDone forgets a worker whose pod is gone for good.
+func (a *Agent) workerDone(uid string) {
+	a.mu.Lock()
+	delete(a.workers, uid)
+	a.mu.Unlock()
+}
+
+// wake makes the pod's worker converge again.
+func (a *Agent) wake(uid string) {
+	a.mu.Lock()
+	w := a.workers[uid]
+	a.mu.Unlock()
+	if w != nil {
+		w.wake()
+	}
+}
+
+// podByName finds a pod bound to this node and its worker, for logs and
+// exec.
+func (a *Agent) podByName(namespace, name string) (*v1.Pod, bool) {
+	if a.pods == nil {
+		return nil, false
+	}
+	return a.pods.Get(namespace + "/" + name)
+}

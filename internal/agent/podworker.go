@@ -1,0 +1,324 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/agent/prober"
+	"github.com/kennel-dev/kennel/internal/runtime"
+)
+
+// podWorker converges one pod. Its fields below mu are set by the pod
+// informer; everything else belongs to the worker's goroutine.
+type podWorker struct {
+	a      *Agent
+	uid    string
+	wakeCh chan struct{}
+
+	mu   sync.Mutex
+	pod  *v1.Pod
+	gone bool
+
+	sandboxed bool
+	ip        string
+	hostname  string
+	startTime *v1.Time
+	ctrs      map[string]*ctrState
+}
+
+// ctrState is what the worker tracks of one container between syncs.
+type ctrState struct {
+	attempt   int // the start the probes belong to
+	probes    *probeSet
+	killing   bool   // a stop (liveness or startup failure) is under way
+	configErr string // why the container cannot be started (bad env)
+	// Back-off: delay before the next restart, and when the exit being
+	// waited on may be restarted.
+	delay      time.Duration
+	exitSeen   int
+	restartAt  time.Time
+	backingOff bool
+}
+
+func newPodWorker(a *Agent, uid string) *podWorker {
+	return &podWorker{a: a, uid: uid, wakeCh: make(chan struct{}, 1), ctrs: map[string]*ctrState{}}
+}
+
+// set records the pod as the informer now sees it; deleted means it is
+// gone from the API.
+func (w *podWorker) set(p *v1.Pod, deleted bool) {
+	w.mu.Lock()
+	if p != nil {
+		w.pod = p
+	}
+	w.gone = w.gone || deleted
+	w.mu.Unlock()
+	w.wake()
+}
+
+func (w *podWorker) wake() {
+	select {
+	case w.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (w *podWorker) run(ctx context.Context) {
+	defer w.stopProbes()
+	clk := w.a.cfg.Clock
+	for {
+		next, done := w.sync(ctx)
+		if done {
+			w.a.workerDone(w.uid)
+			return
+		}
+		var timeout <-chan time.Time
+		if !next.IsZero() {
+			t := clk.NewTimer(max(next.Sub(clk.Now()), time.Millisecond))
+			defer t.Stop()
+			timeout = t.C()
+		}
+		select {
+		case <-ctx.Done():
+			return // containers keep running; the next agent adopts them
+		case <-w.wakeCh:
+		case <-timeout:
+		}
+	}
+}
+
+// sync converges once. It returns when to sync again at the latest (zero:
+// only when woken) and whether the worker is finished.
+func (w *podWorker) sync(ctx context.Context) (time.Time, bool) {
+	w.mu.Lock()
+	pod, gone := w.pod, w.gone
+	w.mu.Unlock()
+	now := w.a.cfg.Clock.Now()
+	if gone || pod == nil {
+		if err := w.teardown(ctx, 2*time.Second); err != nil {
+			w.a.log.Warn("cannot remove pod", "uid", w.uid, "err", err)
+			return now.Add(time.Second), false
+		}
+		return time.Time{}, true
+	}
+	if pod.DeletionTimestamp != nil {
+		return w.terminate(ctx, pod)
+	}
+	if !w.sandboxed {
+		if err := w.ensureSandbox(ctx, pod); err != nil {
+			w.a.log.Warn("cannot create pod sandbox", "pod", v1.ObjectKey(pod), "err", err)
+			return now.Add(2 * time.Second), false
+		}
+	}
+	var next time.Time
+	if !isTerminal(pod.Status.Phase) {
+		next = w.syncContainers(ctx, pod)
+	}
+	if err := w.writeStatus(ctx, pod); err != nil && ctx.Err() == nil {
+		w.a.log.Warn("cannot write pod status", "pod", v1.ObjectKey(pod), "err", err)
+		next = earliest(next, now.Add(time.Second))
+	}
+	return next, false
+}
+
+func isTerminal(p v1.PodPhase) bool { return p == v1.PodSucceeded || p == v1.PodFailed }
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// terminate stops a pod being deleted: probes, then every container with
+// the pod's grace period (SIGTERM, then SIGKILL), then its sandbox; only
+// then does it delete the pod object, so the object outlives its
+// processes.
+func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) (time.Time, bool) {
+	grace := 30 * time.Second
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	}
+	if err := w.teardown(ctx, grace); err != nil {
+		w.a.log.Warn("cannot stop pod", "pod", v1.ObjectKey(pod), "err", err)
+		return w.a.cfg.Clock.Now().Add(time.Second), false
+	}
+	zero, uid := int64(0), string(pod.UID)
+	_, err := client.For[*v1.Pod](w.a.cfg.Client, pod.Namespace).Delete(ctx, pod.Name,
+		client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &client.Preconditions{UID: &uid}})
+	if err != nil && !v1.IsNotFound(err) && !v1.IsConflict(err) {
+		w.a.log.Warn("cannot delete stopped pod", "pod", v1.ObjectKey(pod), "err", err)
+		return w.a.cfg.Clock.Now().Add(time.Second), false
+	}
+	w.a.log.Info("pod stopped", "pod", v1.ObjectKey(pod))
+	return time.Time{}, false // the informer's delete event finishes the worker
+}
+
+// teardown stops the pod's containers in parallel, each with grace, and
+// removes its sandbox.
+func (w *podWorker) teardown(ctx context.Context, grace time.Duration) error {
+	w.stopProbes()
+	if !w.hasSandbox() {
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(w.containerNames()))
+	for _, name := range w.containerNames() {
+		wg.Go(func() {
+			err := w.a.rt.StopContainer(ctx, w.uid, name, grace)
+			if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if err := w.a.rt.RemoveSandbox(ctx, w.uid); err != nil {
+		return err
+	}
+	w.a.ipam.release(w.uid)
+	w.sandboxed = false
+	return nil
+}
+
+func (w *podWorker) hasSandbox() bool {
+	for _, sb := range w.a.rt.Sandboxes() {
+		if sb.UID == w.uid {
+			return true
+		}
+	}
+	return false
+}
+
+// containerNames are the containers the runtime may have for this pod:
+// the spec's, or, for a pod no longer known, none beyond the sandbox's.
+func (w *podWorker) containerNames() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pod == nil {
+		return nil
+	}
+	names := make([]string, 0, len(w.pod.Spec.Containers))
+	for _, c := range w.pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// ensureSandbox gives the pod its address, hostname, hosts files and
+// cgroup (the sums of its containers' limits and requests).
+func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
+	ip, err := w.a.ipam.allocate(w.uid)
+	if err != nil {
+		return err
+	}
+	for _, sb := range w.a.rt.Sandboxes() {
+		if sb.UID == w.uid {
+			ip = sb.IP // adopted: keep the address it had
+		}
+	}
+	w.ip, w.hostname = ip, podHostname(pod)
+	cfg := runtime.SandboxConfig{UID: w.uid, Namespace: pod.Namespace, Name: pod.Name, Hostname: w.hostname, IP: ip,
+		Resources: podResources(pod), Hosts: w.hostsFile(pod), ResolvConf: w.a.resolvConf(pod)}
+	if err := w.a.rt.CreateSandbox(ctx, cfg); err != nil {
+		return err
+	}
+	w.sandboxed = true
+	if pod.Status.StartTime != nil {
+		w.startTime = pod.Status.StartTime
+	} else {
+		w.startTime = v1.NewTime(w.a.cfg.Clock.Now())
+	}
+	return nil
+}
+
+// podHostname is spec.hostname, or the pod's name cut to a DNS label.
+func podHostname(pod *v1.Pod) string {
+	h := pod.Spec.Hostname
+	if h == "" {
+		h = pod.Name
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+// hostsFile is the pod's /etc/hosts: localhost and the pod's own names,
+// including its fully qualified name under a subdomain (a headless
+// service, for pets).
+func (w *podWorker) hostsFile(pod *v1.Pod) []byte {
+	var b strings.Builder
+	b.WriteString("# Kennel-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	names := w.hostname
+	if pod.Spec.Subdomain != "" {
+		names = fmt.Sprintf("%s.%s.%s.svc.%s\t%s", w.hostname, pod.Spec.Subdomain, pod.Namespace, w.a.cfg.ClusterDomain, w.hostname)
+	}
+	fmt.Fprintf(&b, "%s\t%s\n", w.ip, names)
+	return []byte(b.String())
+}
+
+// resolvConf points the pod at the cluster DNS with Kubernetes' search
+// path, or, without a cluster DNS, is empty so the host's is used.
+func (a *Agent) resolvConf(pod *v1.Pod) []byte {
+	if a.cfg.ClusterDNS == "" || pod.Spec.DNSPolicy == v1.DNSDefault {
+		return nil
+	}
+	d := a.cfg.ClusterDomain
+	return fmt.Appendf(nil, "nameserver %s\nsearch %s.svc.%s svc.%s %s\noptions ndots:5\n", a.cfg.ClusterDNS, pod.Namespace, d, d, d)
+}
+
+func (w *podWorker) stopProbes() {
+	for _, cs := range w.ctrs {
+		if cs.probes != nil {
+			cs.probes.stop()
+			cs.probes = nil
+		}
+	}
+}
+
+func (w *podWorker) ctr(name string) *ctrState {
+	cs, ok := w.ctrs[name]
+	if !ok {
+		cs = &ctrState{exitSeen: -1}
+		w.ctrs[name] = cs
+	}
+	return cs
+}
+
+// probeTarget is how probes reach a container: its pod's address, its
+// named ports, and exec in its environment.
+func (w *podWorker) probeTarget(c *v1.Container) prober.Target {
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		if p.Name != "" {
+			ports[p.Name] = p.ContainerPort
+		}
+	}
+	name := c.Name
+	return prober.Target{PodIP: w.ip, Ports: ports, Exec: func(ctx context.Context, cmd []string) ([]byte, int, error) {
+		var out limitedBuffer
+		code, err := w.a.rt.Exec(ctx, w.uid, name, cmd, &out, &out)
+		return out.b, code, err
+	}}
+}
+
+// limitedBuffer keeps the first 10 KiB of a probe's output, as Kubernetes
+// does.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 10<<10 - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
