@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/garbagecollector"
 	"github.com/kennel-dev/kennel/internal/controller/leaderelection"
+	"github.com/kennel-dev/kennel/internal/controller/deployment"
 	"github.com/kennel-dev/kennel/internal/controller/namespace"
+	"github.com/kennel-dev/kennel/internal/controller/nodeipam"
+	"github.com/kennel-dev/kennel/internal/controller/nodelifecycle"
+	"github.com/kennel-dev/kennel/internal/scheduler"
 )
 
 // leaseName is the Lease that elects the one control plane whose
@@ -55,22 +60,33 @@ func (cp *ControlPlane) startControllers(ctx context.Context) error {
 	return nil
 }
 
-// runControllers runs every controller until ctx ends.
+// runner is a controller (or the scheduler) once built.
+type runner interface{ Run(ctx context.Context) }
+
+// runControllers runs the scheduler and every controller until ctx ends.
 func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 	log := cp.cfg.Logger
-	gc, err := garbagecollector.New(c, log, controller.Options{Workers: 2})
-	if err != nil {
-		cp.errc <- err
-		return
+	builders := []struct {
+		name  string
+		build func() (runner, error)
+	}{
+		{"garbage collector", func() (runner, error) { return garbagecollector.New(c, log, controller.Options{Workers: 2}) }},
+		{"namespace", func() (runner, error) { return namespace.New(c, log, controller.Options{}) }},
+		{"node IPAM", func() (runner, error) { return nodeipam.New(c, log, controller.Options{}) }},
+		{"node lifecycle", func() (runner, error) {
+			return nodelifecycle.New(c, log, nodelifecycle.Config{GracePeriod: cp.cfg.NodeGracePeriod, EvictionTimeout: cp.cfg.PodEvictionTimeout})
+		}},
+		{"deployment", func() (runner, error) { return deployment.New(c, log, controller.Options{Workers: 2}) }},
+		{"scheduler", func() (runner, error) { return scheduler.New(c, log, scheduler.Config{}) }},
 	}
-	ns, err := namespace.New(c, log, controller.Options{})
-	if err != nil {
-		cp.errc <- err
-		return
+	var wg sync.WaitGroup
+	for _, b := range builders {
+		r, err := b.build()
+		if err != nil {
+			cp.errc <- fmt.Errorf("controlplane: %s: %w", b.name, err)
+			break
+		}
+		wg.Go(func() { r.Run(ctx) })
 	}
-	done := make(chan struct{}, 2)
-	go func() { gc.Run(ctx); done <- struct{}{} }()
-	go func() { ns.Run(ctx); done <- struct{}{} }()
-	<-done
-	<-done
+	wg.Wait()
 }

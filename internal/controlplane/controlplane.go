@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,12 @@ type Config struct {
 	// Identity names this control plane in leader election (default: host
 	// name and listen address).
 	Identity string
+	// NodeGracePeriod is how long a node's Lease may go unrenewed before
+	// the node is NotReady (default 20 s); PodEvictionTimeout how long
+	// cattle pods stay on a NotReady node before they are replaced
+	// (default 30 s).
+	NodeGracePeriod    time.Duration
+	PodEvictionTimeout time.Duration
 	// Logger receives the components' logs.
 	Logger *slog.Logger
 }

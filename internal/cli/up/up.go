@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,10 @@ type options struct {
 	etcdKey     string
 	noCtrl      bool
 	writeConfig bool
+	// nodes is how many agents `kennel up` runs in its own process.
+	nodes         int
+	nodeGrace     time.Duration
+	evictionDelay time.Duration
 }
 
 // NewUpCommand builds `kennel up`.
@@ -56,6 +61,7 @@ commands find the cluster. Stop with Ctrl-C or SIGTERM.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), o, out, errOut) },
 	}
 	addFlags(cmd, o)
+	cmd.Flags().IntVar(&o.nodes, "nodes", 1, "node agents to run in this process (node-1 … node-N, pod ranges 127.1.0.0/16 …)")
 	return cmd
 }
 
@@ -98,6 +104,8 @@ func addFlags(cmd *cobra.Command, o *options) {
 	f.StringVar(&o.listen, "listen", "127.0.0.1:6443", "API server address (host:port; port 0 picks a free one)")
 	f.StringVar(&o.contextName, "context-name", "kennel", "name of the context written to the client config")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&o.nodeGrace, "node-monitor-grace-period", 0, "how long a node's lease may go unrenewed before it is NotReady (default 20s)")
+	f.DurationVar(&o.evictionDelay, "pod-eviction-timeout", 0, "how long Deployment pods stay on a NotReady node before they are replaced (default 30s)")
 }
 
 func run(ctx context.Context, o *options, out, errOut io.Writer) error {
@@ -110,12 +118,17 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
-		DisableControllers: o.noCtrl,
+		DisableControllers: o.noCtrl, NodeGracePeriod: o.nodeGrace, PodEvictionTimeout: o.evictionDelay,
 	})
 	if err != nil {
 		return err
 	}
 	defer cp.Close()
+	agents, err := startAgents(ctx, o, cp, log)
+	if err != nil {
+		return err
+	}
+	defer closeAgents(agents)
 	cfgPath := ""
 	if o.writeConfig {
 		cfgPath = client.DefaultConfigPath()
@@ -124,8 +137,9 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 		}
 	}
 	printBanner(out, o, cp, cfgPath)
-	err = cp.Wait(ctx)
-	fmt.Fprintln(out, "Stopping Kennel…")
+	err = waitAll(ctx, cp, agents)
+	fmt.Fprintln(out, "Stopping Kennel… (pods keep running; the next 'kennel up' adopts them)")
+	closeAgents(agents)
 	cp.Close()
 	if err == nil {
 		fmt.Fprintln(out, "Kennel stopped.")
@@ -153,6 +167,9 @@ func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPa
 	fmt.Fprintf(out, "  store:          %s\n", store)
 	fmt.Fprintf(out, "  certificates:   %s\n", filepath.Join(o.dataDir, "pki"))
 	fmt.Fprintf(out, "  admin token:    %s\n", filepath.Join(o.dataDir, "admin.token"))
+	if o.nodes > 0 {
+		fmt.Fprintf(out, "  nodes:          %d (node-1 … node-%d), data in %s\n", o.nodes, o.nodes, filepath.Join(o.dataDir, "agents"))
+	}
 	if cfgPath != "" {
 		fmt.Fprintf(out, "  client config:  %s (context %q)\n", cfgPath, o.contextName)
 		fmt.Fprintf(out, "Try: kennel get namespaces\n")
