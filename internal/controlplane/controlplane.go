@@ -12,11 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
