@@ -18,15 +18,26 @@ import (
 	"github.com/kennel-dev/kennel/internal/controller/clock"
 )
 
-// Recorder writes events on behalf of one component.
+// Recorder writes events on behalf of one component. It is safe for
+// concurrent use once its fields are set.
 type Recorder struct {
 	Client *client.Client
 	// Component is who reports ("scheduler", "agent"); Instance which one
 	// of them (a host or node name).
 	Component string
 	Instance  string
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	// OffNode is set for a component that runs on no node (the
+	// scheduler, the controllers): its Events name no source host.
+	// Otherwise Instance is the node, which `kennel describe` prints
+	// beside Component.
+	OffNode bool
+	// Action is what the component does when its events happen
+	// ("Scheduling"); empty says nothing.
+	Action string
+	// Clock stamps events; nil is the system clock.
+	Clock clock.Clock
+	// Logger receives the events that cannot be written; nil drops them.
+	Logger *slog.Logger
 }
 
 // attempts bounds the writes of one event that meet a concurrent update
@@ -57,17 +68,19 @@ func (r *Recorder) Record(ctx context.Context, obj v1.Object, kind, apiVersion, 
 	}
 }
 
+// Recordf is Record with the message formatted from format and args.
+func (r *Recorder) Recordf(ctx context.Context, obj v1.Object, kind, apiVersion, eventType, reason, format string, args ...any) {
+	r.Record(ctx, obj, kind, apiVersion, eventType, reason, fmt.Sprintf(format, args...))
+}
+
+// write creates the event, or counts one more occurrence of it.
 func (r *Recorder) write(ctx context.Context, evs *client.Resource[*v1.Event], ns, name string, ref v1.ObjectReference, eventType, reason, msg string) error {
 	now := v1.NewTime(r.clock().Now())
 	ev, err := evs.Get(ctx, name)
 	if v1.IsNotFound(err) {
-		_, err = evs.Create(ctx, &v1.Event{
-			ObjectMeta:     v1.ObjectMeta{Name: name, Namespace: ns},
-			InvolvedObject: ref, Reason: reason, Message: msg, Type: eventType,
-			Source:         v1.EventSource{Component: r.Component, Host: r.Instance},
-			FirstTimestamp: now, LastTimestamp: now, Count: 1,
-			ReportingComponent: truncate(r.Component, 128), ReportingInstance: truncate(r.Instance, 128),
-		})
+		ev = r.newEvent(ns, name, ref, eventType, reason, msg)
+		ev.FirstTimestamp, ev.LastTimestamp = now, now
+		_, err = evs.Create(ctx, ev)
 		return err
 	}
 	if err != nil {
@@ -77,6 +90,26 @@ func (r *Recorder) write(ctx context.Context, evs *client.Resource[*v1.Event], n
 	ev.LastTimestamp = now
 	_, err = evs.Update(ctx, ev)
 	return err
+}
+
+// newEvent is the first occurrence of an event, but for its timestamps.
+func (r *Recorder) newEvent(ns, name string, ref v1.ObjectReference, eventType, reason, msg string) *v1.Event {
+	host := r.Instance
+	if r.OffNode {
+		host = ""
+	}
+	return &v1.Event{
+		ObjectMeta:         v1.ObjectMeta{Name: name, Namespace: ns},
+		InvolvedObject:     ref,
+		Reason:             reason,
+		Message:            msg,
+		Type:               eventType,
+		Source:             v1.EventSource{Component: r.Component, Host: host},
+		Count:              1,
+		Action:             r.Action,
+		ReportingComponent: truncate(r.Component, 128),
+		ReportingInstance:  truncate(r.Instance, 128),
+	}
 }
 
 func (r *Recorder) clock() clock.Clock {

@@ -101,7 +101,7 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 			return fmt.Errorf("scheduler: set PodScheduled=False on pod %s: %w", key, err)
 		}
 	}
-	s.recorder.warn(ctx, pod, ReasonFailedScheduling, msg)
+	s.failedScheduling(ctx, pod, msg)
 	return controller.RequeueAfter(s.noteFailure(key))
 }
 

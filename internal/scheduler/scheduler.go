@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"reflect"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/events"
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
 	"github.com/kennel-dev/kennel/internal/scheduler/plugins"
 )
@@ -89,7 +89,7 @@ type Scheduler struct {
 	profile  *framework.Profile
 	clock    clock.Clock
 	backoff  [2]time.Duration // initial, max
-	recorder *recorder
+	recorder *events.Recorder
 
 	pods  *client.Informer[*v1.Pod]
 	nodes *client.Informer[*v1.Node]
@@ -126,8 +126,7 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
 		c: c, log: log.With("component", "scheduler"), name: cfg.Name, profile: cfg.Profile, clock: cfg.Clock,
 		backoff: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff}, cache: newCache(), unschedulable: map[string]int{},
 	}
-	host, _ := os.Hostname()
-	s.recorder = &recorder{c: c, component: cfg.Name, instance: cfg.Name + "-" + host, clock: cfg.Clock, log: s.log}
+	s.recorder = newRecorder(c, cfg, s.log)
 	ctrl, err := controller.New("scheduler", s.sync, controller.Options{Workers: cfg.Workers, Logger: s.log, Clock: cfg.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)

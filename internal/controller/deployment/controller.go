@@ -29,6 +29,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/events"
 )
 
 // Indexes of the informers' caches.
@@ -49,7 +50,7 @@ type Controller struct {
 	deployments *client.Informer[*v1.Deployment]
 	pods        *client.Informer[*v1.Pod]
 	exp         *expectations
-	events      *recorder
+	events      *events.Recorder
 }
 
 // New builds the Deployment controller over c. A nil log discards logs;
@@ -72,10 +73,7 @@ func New(c *client.Client, log *slog.Logger, opts controller.Options) (*Controll
 	deployments := client.For[*v1.Deployment](c, "")
 	dc.kind = deployments.Kind()
 	dc.exp = newExpectations(opts.Clock)
-	dc.events = &recorder{
-		events: func(ns string) *client.Resource[*v1.Event] { return client.For[*v1.Event](c, ns) },
-		kind:   dc.kind, clock: opts.Clock, log: dc.log,
-	}
+	dc.events = &events.Recorder{Client: c, Component: component, OffNode: true, Clock: opts.Clock, Logger: dc.log}
 
 	dc.deployments = client.NewInformer(deployments, client.ListOptions{}, dc.log)
 	dc.deployments.AddIndexer(indexNamespace, func(d *v1.Deployment) []string { return []string{d.Namespace} })

@@ -38,11 +38,11 @@ func (dc *Controller) createPods(ctx context.Context, key string, d *v1.Deployme
 	}
 	if created > 0 {
 		from := countHash(ps.active(), hash)
-		dc.events.eventf(ctx, d, v1.EventTypeNormal, ReasonScalingUp,
+		dc.eventf(ctx, d, v1.EventTypeNormal, ReasonScalingUp,
 			"Scaled up pods of template %s from %d to %d", hash, from, from+created)
 	}
 	if err != nil {
-		dc.events.eventf(ctx, d, v1.EventTypeWarning, ReasonFailedCreate, "Error creating pod: %v", err)
+		dc.eventf(ctx, d, v1.EventTypeWarning, ReasonFailedCreate, "Error creating pod: %v", err)
 		return fmt.Errorf("deployment: %s: create pod: %w", key, err)
 	}
 	return nil
@@ -60,7 +60,7 @@ func (dc *Controller) deletePods(ctx context.Context, key string, d *v1.Deployme
 		if err != nil && !v1.IsNotFound(err) {
 			// Neither the timestamp nor the removal will be reported.
 			dc.exp.deletionObserved(key, v1.ObjectKey(pod))
-			dc.events.eventf(ctx, d, v1.EventTypeWarning, ReasonFailedDelete, "Error deleting pod %s: %v", pod.Name, err)
+			dc.eventf(ctx, d, v1.EventTypeWarning, ReasonFailedDelete, "Error deleting pod %s: %v", pod.Name, err)
 			errs = append(errs, fmt.Errorf("deployment: %s: delete pod %s: %w", key, pod.Name, err))
 			continue
 		}
@@ -71,7 +71,7 @@ func (dc *Controller) deletePods(ctx context.Context, key string, d *v1.Deployme
 			continue
 		}
 		if v1.IsPodTerminal(pod) {
-			dc.events.eventf(ctx, d, v1.EventTypeNormal, ReasonReplacingFinishedPod,
+			dc.eventf(ctx, d, v1.EventTypeNormal, ReasonReplacingFinishedPod,
 				"Deleted pod %s: it has %s", pod.Name, pod.Status.Phase)
 			continue
 		}
@@ -84,7 +84,7 @@ func (dc *Controller) deletePods(ctx context.Context, key string, d *v1.Deployme
 	sort.Strings(hashes)
 	for _, h := range hashes {
 		from := countHash(ps.active(), h)
-		dc.events.eventf(ctx, d, v1.EventTypeNormal, ReasonScalingDown,
+		dc.eventf(ctx, d, v1.EventTypeNormal, ReasonScalingDown,
 			"Scaled down pods of template %s from %d to %d", h, from, from-deleted[h])
 	}
 	return errors.Join(errs...)

@@ -18,6 +18,7 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
+	"github.com/kennel-dev/kennel/internal/events"
 )
 
 // The loopback /16s handed out: 127.first.0.0/16 to 127.last.0.0/16.
@@ -29,6 +30,9 @@ const (
 // conflictDelay is how long a node whose update met a newer version waits
 // for the cache to catch up before it is tried again.
 const conflictDelay = 100 * time.Millisecond
+
+// eventSource names this controller in the Events it writes.
+const eventSource = "nodeipam-controller"
 
 // Event reasons this controller writes on nodes.
 const (
@@ -44,6 +48,8 @@ type Controller struct {
 	log  *slog.Logger
 	ctrl *controller.Controller
 	inf  *client.Informer[*v1.Node]
+	// events go to the default namespace, since nodes have none.
+	events *events.Recorder
 
 	mu sync.Mutex
 	// pending holds the index assigned to a node until the cache shows
@@ -61,6 +67,7 @@ func New(c *client.Client, log *slog.Logger, opts controller.Options) (*Controll
 		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Controller{c: c, log: log.With("component", "nodeipam"), pending: map[string]int{}, reported: map[string]string{}}
+	n.events = &events.Recorder{Client: c, Component: eventSource, Instance: eventSource, OffNode: true, Logger: n.log}
 	opts.Logger = n.log
 	ctrl, err := controller.New("nodeipam", n.sync, opts)
 	if err != nil {
@@ -208,23 +215,7 @@ func (n *Controller) reportOnce(ctx context.Context, node *v1.Node, reason, mess
 		return
 	}
 	n.log.Warn("pod range problem", "node", node.Name, "reason", reason, "message", message)
-	now := v1.Now()
-	ev := &v1.Event{
-		ObjectMeta:         v1.ObjectMeta{GenerateName: node.Name + ".", Namespace: v1.NamespaceDefault},
-		InvolvedObject:     v1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: node.Name, UID: node.UID},
-		Reason:             reason,
-		Message:            message,
-		Type:               v1.EventTypeWarning,
-		Source:             v1.EventSource{Component: "nodeipam-controller"},
-		FirstTimestamp:     now,
-		LastTimestamp:      now,
-		Count:              1,
-		ReportingComponent: "nodeipam-controller",
-		ReportingInstance:  "nodeipam-controller",
-	}
-	if _, err := client.For[*v1.Event](n.c, v1.NamespaceDefault).Create(ctx, ev); err != nil {
-		n.log.Warn("could not record event", "node", node.Name, "reason", reason, "error", err)
-	}
+	n.events.Record(ctx, node, "Node", "v1", v1.EventTypeWarning, reason, message)
 }
 
 // hasRange reports whether the node was given a pod range, by anyone.

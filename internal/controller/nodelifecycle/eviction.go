@@ -65,7 +65,7 @@ func (n *Controller) markPodNotReady(ctx context.Context, pod *v1.Pod) (*v1.Pod,
 	}
 	if changed {
 		n.log.Info("pod marked not ready", "pod", v1.ObjectKey(pod), "node", pod.Spec.NodeName)
-		n.recordEvent(ctx, out, "Pod", v1.EventTypeWarning, ReasonNodeNotReady, msg)
+		n.events.Record(ctx, out, "Pod", "v1", v1.EventTypeWarning, ReasonNodeNotReady, msg)
 	}
 	return out, true, nil
 }
@@ -84,7 +84,7 @@ func (n *Controller) evict(ctx context.Context, pod *v1.Pod, node *v1.Node, tain
 		return fmt.Errorf("nodelifecycle: evict pod %s: %w", v1.ObjectKey(pod), err)
 	}
 	n.log.Info("evicted pod from tainted node", "pod", v1.ObjectKey(pod), "node", node.Name, "taint", taint.Key)
-	n.recordEvent(ctx, pod, "Pod", v1.EventTypeNormal, ReasonTaintManagerEviction,
+	n.events.Record(ctx, pod, "Pod", "v1", v1.EventTypeNormal, ReasonTaintManagerEviction,
 		fmt.Sprintf("Marking for deletion Pod %s: node %s has taint %s:%s", v1.ObjectKey(pod), node.Name, taint.Key, taint.Effect))
 	return nil
 }

@@ -105,7 +105,7 @@ func (n *Controller) markUnreachable(ctx context.Context, node *v1.Node, now tim
 			return err
 		}
 		n.log.Info("node unreachable: lease expired", "node", node.Name, "gracePeriod", n.cfg.GracePeriod)
-		n.recordEvent(ctx, updated, "Node", v1.EventTypeWarning, ReasonNodeNotReady,
+		n.events.Record(ctx, updated, "Node", "v1", v1.EventTypeWarning, ReasonNodeNotReady,
 			fmt.Sprintf("Node %s status is now: NodeNotReady (no lease renewal for %s)", node.Name, n.cfg.GracePeriod))
 		node = updated
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/events"
 )
 
 // indexNode indexes pods by spec.nodeName.
@@ -99,6 +100,12 @@ type Controller struct {
 	// control plane that was down does not condemn every node at once.
 	mu        sync.Mutex
 	startedAt time.Time
+
+	// events tells the owners of nodes and pods what happened to them;
+	// repeats are counted on one Event, and a node's go to the default
+	// namespace. A failed write is logged, not returned: an Event is
+	// news, and the change it reports has been made.
+	events *events.Recorder
 }
 
 // New builds the node lifecycle controller; Run starts it.
@@ -111,6 +118,7 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Controller, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Controller{c: c, log: log.With("component", "nodelifecycle"), cfg: cfg, clock: cfg.Clock}
+	n.events = &events.Recorder{Client: c, Component: eventSource, Instance: eventSource, OffNode: true, Clock: cfg.Clock, Logger: n.log}
 	opts := cfg.Options
 	opts.Logger = n.log
 	if n.nodeQueue, err = controller.New("nodelifecycle", n.syncNode, opts); err != nil {
