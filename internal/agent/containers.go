@@ -18,6 +18,13 @@ import (
 func (w *podWorker) syncContainers(ctx context.Context, pod *v1.Pod) time.Time {
 	var next time.Time
 	now := w.a.cfg.Clock.Now()
+	if len(pod.Spec.InitContainers) > 0 {
+		// Say so rather than start the app containers without them.
+		for _, c := range pod.Spec.Containers {
+			w.ctr(c.Name).configErr = "init containers are not supported by this agent yet"
+		}
+		return next
+	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cs := w.ctr(c.Name)
