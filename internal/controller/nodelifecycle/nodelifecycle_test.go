@@ -97,9 +97,9 @@ func expireN2KeepingN1(t *testing.T, e *env, fake *clock.Fake, t0 time.Time) {
 	if !v1.IsPodReady(e.pod("other")) {
 		t.Error("a pod on the live node n1 was marked not Ready")
 	}
-	if !e.hasEvent("default", "n2", nodelifecycle.ReasonNodeNotReady) || !e.hasEvent("default", "web", nodelifecycle.ReasonNodeNotReady) {
-		t.Error("no NodeNotReady events for the node and its pod")
-	}
+	testcluster.Eventually(t, wait, "NodeNotReady events for the node and its pod", func() bool {
+		return e.hasEvent("default", "n2", nodelifecycle.ReasonNodeNotReady) && e.hasEvent("default", "web", nodelifecycle.ReasonNodeNotReady)
+	})
 }
 
 // evictN2Pods advances past the pods' tolerations of the unreachable
@@ -116,9 +116,10 @@ func evictN2Pods(t *testing.T, e *env, fake *clock.Fake) {
 	}
 	fake.Advance(20 * time.Second)
 	testcluster.Eventually(t, wait, "web to be evicted after the eviction timeout", func() bool { return deleting(e.pod("web")) })
-	if !e.hasEvent("default", "web", nodelifecycle.ReasonTaintManagerEviction) {
-		t.Error("no TaintManagerEviction event for web")
-	}
+	// The event follows the eviction; wait for it rather than race it.
+	testcluster.Eventually(t, wait, "a TaintManagerEviction event for web", func() bool {
+		return e.hasEvent("default", "web", nodelifecycle.ReasonTaintManagerEviction)
+	})
 
 	// Long after, a witness pod without tolerations is evicted at once;
 	// the pets and the pod tolerating for ever stay.
