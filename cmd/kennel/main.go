@@ -7,14 +7,9 @@ import (
 
 	"github.com/kennel-dev/kennel/internal/cli"
 	"github.com/kennel-dev/kennel/internal/cli/up"
-	"github.com/kennel-dev/kennel/internal/runtime/process"
 )
 
 func main() {
-	// Containers start through this binary re-executed as their init.
-	if process.MaybeRunInit() {
-		return
-	}
 	streams := cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 	root := cli.NewRootCommand(streams,
 		up.NewUpCommand(os.Stdout, os.Stderr),

@@ -21,9 +21,6 @@ import (
 var workloadBin string
 
 func TestMain(m *testing.M) {
-	if process.MaybeRunInit() {
-		return
-	}
 	dir, err := os.MkdirTemp("", "kennel-agent-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -110,6 +111,25 @@ func (g *Group) Join(pid int) error {
 	return nil
 }
 
+// JoinThread moves one thread (by its tid) into the group, on cgroup v1,
+// where membership is per thread: a process forked from that thread is
+// born in the group. cgroup v2 groups hold whole processes; there a child
+// is cloned straight into the group (Dir with SysProcAttr.UseCgroupFD).
+func (g *Group) JoinThread(tid int) error {
+	if g.mode == ModeV2 {
+		return fmt.Errorf("cgroups: group %s: threads join v2 groups only at clone time", g.name)
+	}
+	for _, dir := range g.dirs() {
+		if err := writeFile(filepath.Join(dir, "tasks"), strconv.Itoa(tid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mode is the cgroup mode of the group.
+func (g *Group) Mode() Mode { return g.mode }
+
 // Procs lists the processes in the group (read from the memory hierarchy
 // on v1, which every v1 group has).
 func (g *Group) Procs() ([]int, error) {
@@ -196,6 +216,11 @@ func (g *Group) Kill() error {
 			return nil
 		}
 		for _, pid := range procs {
+			if pid == os.Getpid() {
+				// A thread of ours visits a group to fork a child into it;
+				// it leaves at once, and we are not the group's to kill.
+				continue
+			}
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 				return fmt.Errorf("cgroups: kill pid %d of group %s: %w", pid, g.name, err)
 			}

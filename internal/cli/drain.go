@@ -30,9 +30,9 @@ period to stop, and the next is deleted only once it is gone, so that the
 controllers that own them recreate them elsewhere one by one.
 
 Order: Deployment pods first, then other pods, then pets (PetSet pods),
-highest ordinal first, as a PetSet scales down. A pet's replacement is
-created only once the old pet is gone, so a pet's identity is never held
-twice.
+highest ordinal first, as a PetSet scales down. Each pod is gone — its
+processes stopped — before the next is evicted, so a pet's identity is
+never held twice.
 
 The node stays cordoned afterwards; "kennel uncordon" makes it schedulable
 again.`,

@@ -45,8 +45,9 @@ func NewUpCommand(out, errOut io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole Kennel cluster in this process",
-		Long: `Run a whole Kennel cluster in one process: an embedded etcd, the API server
-and the controllers. Objects are kept in the data dir, so starting again on the
+		Long: `Run a whole Kennel cluster in one process: an embedded etcd, the API server,
+the scheduler, the controllers and --nodes node agents (default 1) that run
+pods as processes. Objects are kept in the data dir, so starting again on the
 same data dir keeps every object.
 
 The client configuration (server URL, CA and admin token) is written to
@@ -56,7 +57,10 @@ commands find the cluster. Stop with Ctrl-C or SIGTERM.`,
   kennel up
 
   # Keep the data elsewhere and pick a free port
-  kennel up --data-dir /var/lib/kennel --listen 127.0.0.1:0`,
+  kennel up --data-dir /var/lib/kennel --listen 127.0.0.1:0
+
+  # Three nodes on this machine, to try scheduling and failover
+  kennel up --nodes 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), o, out, errOut) },
 	}
@@ -105,7 +109,7 @@ func addFlags(cmd *cobra.Command, o *options) {
 	f.StringVar(&o.contextName, "context-name", "kennel", "name of the context written to the client config")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&o.nodeGrace, "node-monitor-grace-period", 0, "how long a node's lease may go unrenewed before it is NotReady (default 20s)")
-	f.DurationVar(&o.evictionDelay, "pod-eviction-timeout", 0, "how long Deployment pods stay on a NotReady node before they are replaced (default 30s)")
+	f.DurationVar(&o.evictionDelay, "pod-eviction-timeout", 0, "how long pods that are not pets stay on a NotReady node before they are evicted (default 30s; a Deployment then replaces its pods)")
 }
 
 func run(ctx context.Context, o *options, out, errOut io.Writer) error {
@@ -167,7 +171,10 @@ func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPa
 	fmt.Fprintf(out, "  store:          %s\n", store)
 	fmt.Fprintf(out, "  certificates:   %s\n", filepath.Join(o.dataDir, "pki"))
 	fmt.Fprintf(out, "  admin token:    %s\n", filepath.Join(o.dataDir, "admin.token"))
-	if o.nodes > 0 {
+	switch {
+	case o.nodes == 1:
+		fmt.Fprintf(out, "  nodes:          node-1, data in %s\n", filepath.Join(o.dataDir, "agents"))
+	case o.nodes > 1:
 		fmt.Fprintf(out, "  nodes:          %d (node-1 … node-%d), data in %s\n", o.nodes, o.nodes, filepath.Join(o.dataDir, "agents"))
 	}
 	if cfgPath != "" {

@@ -16,9 +16,12 @@
 // agent is down, containers keep running; their output goes straight to the
 // log files, not through the agent.
 //
-// As root, containers start through a re-executed copy of the agent's own
-// binary (see MaybeRunInit) that is cloned into new namespaces, sets the
-// hostname, bind-mounts the pod's files, waits until the agent has moved it
-// into the pod's cgroup and then executes the container's command in place,
-// so no extra process lingers and the container's pid is the init's.
+// As root, a container is forked from an OS thread of the agent that has
+// first been moved into new UTS and mount namespaces (hostname set, the
+// pod's files bind-mounted) and, on cgroup v1, into the pod's cgroup; the
+// child inherits all of it and is born in place, so nothing of it ever
+// runs outside its limits, and no helper process lingers. On cgroup v2
+// the child is cloned straight into the group (CLONE_INTO_CGROUP). The
+// thread is never returned to the Go scheduler. Exec enters a running
+// container's namespaces the same way.
 package process

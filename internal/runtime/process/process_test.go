@@ -15,13 +15,6 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-func TestMain(m *testing.M) {
-	if MaybeRunInit() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // exits collects OnExit calls.
 type exits struct {
 	mu sync.Mutex
@@ -61,7 +54,7 @@ func sandbox(t *testing.T, r *Runtime, uid string) {
 	t.Cleanup(func() { _ = r.RemoveSandbox(context.Background(), uid) })
 }
 
-func start(t *testing.T, r *Runtime, uid, name string, attempt int, script string) runtime.ContainerStatus {
+func startC(t *testing.T, r *Runtime, uid, name string, attempt int, script string) runtime.ContainerStatus {
 	t.Helper()
 	st, err := r.StartContainer(context.Background(), uid, runtime.ContainerConfig{Name: name, Attempt: attempt,
 		Argv: []string{"sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin", "GREETING=hello"}})
@@ -95,7 +88,7 @@ func TestRunToCompletionAndFailure(t *testing.T) {
 	var ex exits
 	r := newRuntime(t, t.TempDir(), func(c *Config) { c.OnExit = ex.on })
 	sandbox(t, r, "u1")
-	st := start(t, r, "u1", "ok", 0, `echo "$GREETING world"; echo oops >&2`)
+	st := startC(t, r, "u1", "ok", 0, `echo "$GREETING world"; echo oops >&2`)
 	if st.State != runtime.StateRunning || st.Pid == 0 {
 		t.Fatalf("start: %+v", st)
 	}
@@ -106,7 +99,7 @@ func TestRunToCompletionAndFailure(t *testing.T) {
 	if got := readLog(t, r, "u1", "ok", false); got != "hello world\noops\n" {
 		t.Fatalf("log = %q", got)
 	}
-	start(t, r, "u1", "ok", 1, "exit 3")
+	startC(t, r, "u1", "ok", 1, "exit 3")
 	st = waitExit(t, r, "u1", "ok")
 	if st.ExitCode != 3 || st.Reason != runtime.ReasonError || st.Attempt != 1 {
 		t.Fatalf("exit: %+v", st)
@@ -118,11 +111,12 @@ func TestRunToCompletionAndFailure(t *testing.T) {
 	if got := readLog(t, r, "u1", "ok", true); !strings.Contains(got, "hello world") {
 		t.Fatalf("previous log = %q", got)
 	}
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	if ex.n["u1/ok"] != 2 {
-		t.Fatalf("OnExit calls = %d, want 2", ex.n["u1/ok"])
-	}
+	// OnExit follows the recorded exit.
+	testcluster.Eventually(t, 5*time.Second, "two OnExit calls", func() bool {
+		ex.mu.Lock()
+		defer ex.mu.Unlock()
+		return ex.n["u1/ok"] == 2
+	})
 }
 
 func TestMissingCommandIsAStartError(t *testing.T) {
@@ -141,9 +135,9 @@ func TestStopIsGracefulThenForced(t *testing.T) {
 	r := newRuntime(t, t.TempDir(), nil)
 	sandbox(t, r, "u1")
 	// Traps SIGTERM and exits cleanly.
-	start(t, r, "u1", "polite", 0, `trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done`)
+	startC(t, r, "u1", "polite", 0, `trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done`)
 	// Ignores SIGTERM: only SIGKILL ends it.
-	start(t, r, "u1", "stubborn", 0, `trap '' TERM; echo up; while :; do sleep 0.05; done`)
+	startC(t, r, "u1", "stubborn", 0, `trap '' TERM; echo up; while :; do sleep 0.05; done`)
 	for _, n := range []string{"polite", "stubborn"} {
 		testcluster.Eventually(t, 5*time.Second, n+" is up", func() bool { return strings.Contains(readLog(t, r, "u1", n, false), "up") })
 	}
@@ -172,8 +166,8 @@ func TestRestartAdoptsRunningProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	sandbox(t, r1, "u1")
-	st := start(t, r1, "u1", "long", 0, `echo up; while :; do sleep 0.05; done`)
-	start(t, r1, "u1", "short", 0, `exit 0`)
+	st := startC(t, r1, "u1", "long", 0, `echo up; while :; do sleep 0.05; done`)
+	startC(t, r1, "u1", "short", 0, `exit 0`)
 	waitExit(t, r1, "u1", "short")
 	r1.Close()
 
@@ -215,7 +209,7 @@ func TestRestartAdoptsRunningProcesses(t *testing.T) {
 func TestLogRotation(t *testing.T) {
 	r := newRuntime(t, t.TempDir(), func(c *Config) { c.LogMaxBytes = 1000; c.LogMaxFiles = 2 })
 	sandbox(t, r, "u1")
-	start(t, r, "u1", "chatty", 0, `i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done; echo done; while :; do sleep 0.05; done`)
+	startC(t, r, "u1", "chatty", 0, `i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done; echo done; while :; do sleep 0.05; done`)
 	testcluster.Eventually(t, 5*time.Second, "output written", func() bool { return strings.Contains(readLog(t, r, "u1", "chatty", false), "done") })
 	r.RotateLogs()
 	p, _ := r.LogPath("u1", "chatty", false)
@@ -231,7 +225,7 @@ func TestLogRotation(t *testing.T) {
 func TestRemoveSandboxKillsEverything(t *testing.T) {
 	r := newRuntime(t, t.TempDir(), nil)
 	sandbox(t, r, "u1")
-	st := start(t, r, "u1", "c", 0, `while :; do sleep 0.05; done`)
+	st := startC(t, r, "u1", "c", 0, `while :; do sleep 0.05; done`)
 	if err := r.RemoveSandbox(context.Background(), "u1"); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +261,7 @@ func TestNamespacesAndCgroupAsRoot(t *testing.T) {
 		t.Fatal("namespaces should work as root here")
 	}
 	sandbox(t, r, "ns1")
-	start(t, r, "ns1", "c", 0, `hostname; cat /etc/hosts; cat /proc/self/cgroup; echo ready; while :; do sleep 0.05; done`)
+	startC(t, r, "ns1", "c", 0, `hostname; cat /etc/hosts; cat /proc/self/cgroup; echo ready; while :; do sleep 0.05; done`)
 	testcluster.Eventually(t, 5*time.Second, "container output", func() bool { return strings.Contains(readLog(t, r, "ns1", "c", false), "ready") })
 	log := readLog(t, r, "ns1", "c", false)
 	if !strings.HasPrefix(log, "pet-ns1\n") || !strings.Contains(log, "127.0.0.1 pet-ns1") || !strings.Contains(log, "/ns1") {
@@ -282,7 +276,7 @@ func TestNamespacesAndCgroupAsRoot(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("exec: %d %v: %s", code, err, out.String())
 	}
-	if r.nsenter != "" && !strings.HasPrefix(out.String(), "pet-ns1\n1\n") {
+	if !strings.HasPrefix(out.String(), "pet-ns1\n1\n") {
 		t.Fatalf("exec did not enter the pod's namespaces:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "/ns1") {

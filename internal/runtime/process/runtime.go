@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -30,9 +29,6 @@ type Config struct {
 	// root). New checks that they work and turns them off, saying so
 	// once, when they do not.
 	Namespaces bool
-	// InitPath is the binary re-executed as the container init; it must
-	// call MaybeRunInit first thing. Default: this process's executable.
-	InitPath string
 	// OnExit is called (without locks held) when a container's process
 	// ends.
 	OnExit func(uid, container string)
@@ -51,8 +47,6 @@ type Runtime struct {
 	cfg      Config
 	log      *slog.Logger
 	procRoot string
-	useInit  bool
-	nsenter  string
 
 	mu   sync.Mutex
 	pods map[string]*pod
@@ -92,13 +86,6 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.LogCheckInterval <= 0 {
 		cfg.LogCheckInterval = 10 * time.Second
 	}
-	if cfg.InitPath == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("process runtime: find own executable for the container init: %w", err)
-		}
-		cfg.InitPath = exe
-	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("process runtime: %w", err)
 	}
@@ -110,14 +97,6 @@ func New(cfg Config) (*Runtime, error) {
 			r.cfg.Namespaces = false
 		}
 	}
-	if r.cfg.Namespaces {
-		if p, err := exec.LookPath("nsenter"); err == nil {
-			r.nsenter = p
-		} else {
-			r.log.Warn("nsenter not found: exec runs in the pod's cgroup but not its namespaces")
-		}
-	}
-	r.useInit = r.cfg.Namespaces || r.cfg.Cgroups != nil
 	if err := r.recover(); err != nil {
 		return nil, err
 	}

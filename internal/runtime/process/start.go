@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -77,31 +76,13 @@ func (r *Runtime) launch(p *pod, c *container) (runtime.ContainerStatus, *exec.C
 		return startErr(err)
 	}
 	defer logFile.Close()
-	cmd, goAhead, err := r.command(p, path, cfg, logFile)
-	if err != nil {
-		return startErr(err)
-	}
+	cmd := &exec.Cmd{Path: path, Args: cfg.Argv, Env: cfg.Env, Dir: cfg.WorkingDir,
+		Stdout: logFile, Stderr: logFile, SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
 	c.rec.OOMKillsAtStart = oomKills(p.group)
-	if err := cmd.Start(); err != nil {
-		closeFiles(goAhead, cmd.ExtraFiles)
+	if err := start(cmd, r.birthplace(p)); err != nil {
 		return startErr(err)
 	}
-	closeFiles(nil, cmd.ExtraFiles)
 	pid := cmd.Process.Pid
-	if goAhead != nil {
-		// The init blocks until it is in the pod's cgroup, so nothing of
-		// the container ever runs outside its limits.
-		err := p.group.Join(pid)
-		if err == nil {
-			_, err = goAhead.Write([]byte{1})
-		}
-		goAhead.Close()
-		if err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return startErr(fmt.Errorf("join the pod cgroup: %w", err))
-		}
-	}
 	if ps, err := readProcStat(r.procRoot, pid); err == nil {
 		c.rec.StartTicks = ps.StartTicks
 	}
@@ -109,42 +90,14 @@ func (r *Runtime) launch(p *pod, c *container) (runtime.ContainerStatus, *exec.C
 	return st, cmd
 }
 
-// command builds the process: the container's command itself, or, when
-// the pod has namespaces or a cgroup, the init that sets them up first.
-// goAhead, when not nil, is the pipe end that releases the init once it is
-// in the pod's cgroup.
-func (r *Runtime) command(p *pod, path string, cfg runtime.ContainerConfig, logFile *os.File) (*exec.Cmd, *os.File, error) {
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	if !r.useInit {
-		cmd := &exec.Cmd{Path: path, Args: cfg.Argv, Env: cfg.Env, Dir: cfg.WorkingDir,
-			Stdout: logFile, Stderr: logFile, SysProcAttr: attr}
-		return cmd, nil, nil
-	}
-	// The init looks the command up again, from the working directory.
-	ic := initConfig{Argv: cfg.Argv, Env: cfg.Env, Dir: cfg.WorkingDir}
+// birthplace is where a pod's containers are born: its cgroup and, with
+// namespaces on, new UTS and mount namespaces with its hostname and files.
+func (r *Runtime) birthplace(p *pod) birthplace {
+	b := birthplace{group: p.group}
 	if r.cfg.Namespaces {
-		attr.Cloneflags = syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS
-		ic.Hostname = p.cfg.Hostname
-		ic.Binds = r.binds(p.cfg.UID)
+		b.newNS, b.hostname, b.binds = true, p.cfg.Hostname, r.binds(p.cfg.UID)
 	}
-	cmd := &exec.Cmd{Path: r.cfg.InitPath, Args: []string{"kennel-init"},
-		Stdout: logFile, Stderr: logFile, SysProcAttr: attr}
-	var goAhead *os.File
-	if p.group != nil {
-		rd, wr, err := os.Pipe()
-		if err != nil {
-			return nil, nil, err
-		}
-		ic.Wait, goAhead = true, wr
-		cmd.ExtraFiles = []*os.File{rd}
-	}
-	raw, err := json.Marshal(ic)
-	if err != nil {
-		closeFiles(goAhead, cmd.ExtraFiles)
-		return nil, nil, err
-	}
-	cmd.Env = []string{initEnv + "=" + string(raw)}
-	return cmd, goAhead, nil
+	return b
 }
 
 // binds are the pod's files mounted over the host's in its namespace.
@@ -161,15 +114,6 @@ func (r *Runtime) binds(uid string) []bind {
 		out = append(out, bind{Source: src, Target: "/etc/" + name})
 	}
 	return out
-}
-
-func closeFiles(f *os.File, fs []*os.File) {
-	if f != nil {
-		f.Close()
-	}
-	for _, x := range fs {
-		x.Close()
-	}
 }
 
 // wait reaps the container's process and records how it ended.
@@ -196,16 +140,15 @@ func (r *Runtime) wait(p *pod, name string, c *container, cmd *exec.Cmd) {
 	r.finish(p, name, c, st)
 }
 
-// checkNamespaces starts the init once in new namespaces to learn whether
+// checkNamespaces starts true once in new namespaces to learn whether
 // this machine lets us create them.
 func (r *Runtime) checkNamespaces() error {
-	raw, _ := json.Marshal(initConfig{Check: true, Hostname: "kennel-check", Argv: []string{"true"}})
-	cmd := &exec.Cmd{Path: r.cfg.InitPath, Args: []string{"kennel-init"},
-		Env:         []string{initEnv + "=" + string(raw)},
-		SysProcAttr: &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("process runtime: namespaces: %v: %s", err, out)
+	cmd := exec.Command("true")
+	if err := start(cmd, birthplace{newNS: true, hostname: "kennel-check"}); err != nil {
+		return fmt.Errorf("process runtime: namespaces: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("process runtime: namespaces: %w", err)
 	}
 	return nil
 }

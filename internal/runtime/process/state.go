@@ -170,11 +170,13 @@ func (r *Runtime) finish(p *pod, name string, c *container, st runtime.Container
 	r.mu.Lock()
 	c.rec.Current = st
 	err := writeJSON(r.recordPath(p.cfg.UID, name), c.rec)
+	// Closed under the lock, so that whoever sees the exit recorded also
+	// finds the container done (and may start it again).
+	close(c.done)
 	r.mu.Unlock()
 	if err != nil {
 		r.log.Error("cannot record container exit", "pod", p.cfg.UID, "container", name, "err", err)
 	}
-	close(c.done)
 	if r.cfg.OnExit != nil {
 		r.cfg.OnExit(p.cfg.UID, name)
 	}
