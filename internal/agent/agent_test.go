@@ -147,21 +147,17 @@ func TestLivenessFailureRestartsWithBackoff(t *testing.T) {
 	grace := int64(1)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	e.create(p)
-	var sawBackoff bool
 	p = e.waitPod("sick", 40*time.Second, "restarted by liveness twice", func(p *v1.Pod) bool {
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false
 		}
-		cs := p.Status.ContainerStatuses[0]
-		if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
-			sawBackoff = true
-		}
-		return cs.RestartCount >= 2
+		return p.Status.ContainerStatuses[0].RestartCount >= 2
 	})
 	if last := p.Status.ContainerStatuses[0].LastState.Terminated; last == nil || last.ExitCode != 143 {
 		t.Fatalf("lastState: %+v (want killed by SIGTERM, 143)", p.Status.ContainerStatuses[0].LastState)
 	}
-	_ = sawBackoff // the back-off window is short; its length is checked in TestBackoffSequence
+	// The back-off between restarts (200 ms, 400 ms here) is checked by
+	// TestBackoffSequence; the CrashLoopBackOff state by TestCrashLoopBackOffState.
 	evs, _ := client.For[*v1.Event](e.tc.Admin, "default").List(context.Background(), client.ListOptions{})
 	found := false
 	for _, ev := range evs.Items {
@@ -255,4 +251,23 @@ func TestMemoryLimitOOMKilledAndCPULimit(t *testing.T) {
 		t.Fatalf("burn used %.3f CPUs, want 0.5 ± 10%%", cpus)
 	}
 	t.Logf("burn used %.3f CPUs under a 500m limit", cpus)
+}
+
+func TestCrashLoopBackOffState(t *testing.T) {
+	e := startEnv(t, func(c *Config) { c.BackoffBase, c.BackoffMax = 30*time.Second, time.Minute })
+	e.create(workloadPod("crashy", "--crash-after", "50ms", "--exit-code", "2"))
+	// The first restart is immediate; the second waits 30 s, shown as
+	// CrashLoopBackOff with the last exit.
+	p := e.waitPod("crashy", 20*time.Second, "CrashLoopBackOff", func(p *v1.Pod) bool {
+		if len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == "CrashLoopBackOff"
+	})
+	cs := p.Status.ContainerStatuses[0]
+	if cs.RestartCount != 1 || cs.LastState.Terminated == nil || cs.LastState.Terminated.ExitCode != 2 ||
+		!strings.Contains(cs.State.Waiting.Message, "back-off") || p.Status.Phase != v1.PodRunning || v1.IsPodReady(p) {
+		t.Fatalf("status: phase %s %+v", p.Status.Phase, cs)
+	}
 }

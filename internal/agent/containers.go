@@ -99,11 +99,9 @@ func (w *podWorker) checkExited(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	}
 	if cs.exitSeen != cur.Attempt {
 		cs.exitSeen = cur.Attempt
-		if cur.FinishedAt.Sub(cur.StartedAt) > 2*w.a.cfg.BackoffMax {
-			cs.delay = 0
-		}
-		cs.restartAt = cur.FinishedAt.Add(cs.delay)
-		cs.delay = min(max(2*cs.delay, w.a.cfg.BackoffBase), w.a.cfg.BackoffMax)
+		var wait time.Duration
+		wait, cs.delay = backoff(cs.delay, cur.FinishedAt.Sub(cur.StartedAt), w.a.cfg.BackoffBase, w.a.cfg.BackoffMax)
+		cs.restartAt = cur.FinishedAt.Add(wait)
 	}
 	if now.Before(cs.restartAt) {
 		cs.backingOff = true
@@ -112,6 +110,17 @@ func (w *podWorker) checkExited(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	cs.backingOff = false
 	w.start(ctx, pod, c, cur.Attempt+1)
 	return time.Time{}
+}
+
+// backoff returns how long to wait before restarting a container that ran
+// for ran, given the delay the previous restart left, and the delay for
+// the next one: 0, base, 2×base, … up to max; a run longer than twice max
+// starts the sequence again.
+func backoff(delay, ran, base, maxDelay time.Duration) (wait, next time.Duration) {
+	if ran > 2*maxDelay {
+		delay = 0
+	}
+	return delay, min(max(2*delay, base), maxDelay)
 }
 
 func shouldRestart(policy v1.RestartPolicy, st runtime.ContainerStatus) bool {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func atoi(s string) int {
@@ -84,5 +85,26 @@ func TestParseBandwidthAndStorage(t *testing.T) {
 		if _, err := ParseStorage(bad, 0); err == nil {
 			t.Errorf("ParseStorage(%q): want an error", bad)
 		}
+	}
+}
+
+func TestBackoffSequence(t *testing.T) {
+	const base, maxDelay = 10 * time.Second, 5 * time.Minute
+	var delay time.Duration
+	var waits []time.Duration
+	for range 8 {
+		var wait time.Duration
+		wait, delay = backoff(delay, time.Second, base, maxDelay)
+		waits = append(waits, wait)
+	}
+	want := []time.Duration{0, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("waits = %v, want %v", waits, want)
+		}
+	}
+	// A long healthy run starts over: the next restart is immediate.
+	if wait, next := backoff(delay, 11*time.Minute, base, maxDelay); wait != 0 || next != base {
+		t.Fatalf("after a long run: wait %v next %v, want 0 and %v", wait, next, base)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,8 @@ type Group struct {
 	// mount serves several controllers).
 	v1dirs map[string]string
 	v1all  []string
+	// v1mounts maps each v1 controller to its hierarchy's mount.
+	v1mounts map[string]string
 }
 
 // Stats is a group's resource usage.
@@ -111,20 +114,59 @@ func (g *Group) Join(pid int) error {
 	return nil
 }
 
-// JoinThread moves one thread (by its tid) into the group, on cgroup v1,
-// where membership is per thread: a process forked from that thread is
-// born in the group. cgroup v2 groups hold whole processes; there a child
-// is cloned straight into the group (Dir with SysProcAttr.UseCgroupFD).
-func (g *Group) JoinThread(tid int) error {
+// JoinThread moves one thread (by its tid) of this process into the
+// group, on cgroup v1, where membership is per thread: a process forked
+// from that thread is born in the group. It returns a function that moves
+// the thread back where it was. cgroup v2 groups hold whole processes;
+// there a child is cloned straight into the group (Dir with
+// SysProcAttr.UseCgroupFD).
+func (g *Group) JoinThread(tid int) (restore func() error, err error) {
 	if g.mode == ModeV2 {
-		return fmt.Errorf("cgroups: group %s: threads join v2 groups only at clone time", g.name)
+		return nil, fmt.Errorf("cgroups: group %s: threads join v2 groups only at clone time", g.name)
+	}
+	back, err := g.threadPlaces(tid)
+	if err != nil {
+		return nil, err
+	}
+	restore = func() error {
+		for _, tasks := range back {
+			if err := writeFile(tasks, strconv.Itoa(tid)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for _, dir := range g.dirs() {
 		if err := writeFile(filepath.Join(dir, "tasks"), strconv.Itoa(tid)); err != nil {
-			return err
+			_ = restore()
+			return nil, err
 		}
 	}
-	return nil
+	return restore, nil
+}
+
+// threadPlaces lists the tasks files of the groups the thread is in now,
+// in the hierarchies this group spans.
+func (g *Group) threadPlaces(tid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/cgroup", tid))
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: read the cgroups of thread %d: %w", tid, err)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if mount, ok := g.v1mounts[c]; ok && !seen[mount] {
+				seen[mount] = true
+				out = append(out, filepath.Join(mount, parts[2], "tasks"))
+			}
+		}
+	}
+	return out, nil
 }
 
 // Mode is the cgroup mode of the group.

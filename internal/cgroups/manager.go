@@ -134,6 +134,7 @@ func (m *Manager) group(name string) (*Group, error) {
 		return g, nil
 	}
 	g.v1dirs = make(map[string]string, len(m.mounts))
+	g.v1mounts = m.mounts
 	for c, mount := range m.mounts {
 		g.v1dirs[c] = filepath.Join(mount, m.parent, name)
 	}

@@ -158,9 +158,11 @@ spec:
 	pid, _ := strconv.Atoi(strings.TrimPrefix(id, "process://"))
 
 	// Logs and exec through the API server.
-	if out := k.mustRun("", "logs", "pet", "--tail", "1"); !strings.HasPrefix(out, "log ") || strings.Count(out, "\n") != 1 {
-		t.Fatalf("kennel logs --tail 1: %q", out)
-	}
+	// The pod logs a numbered line every 100 ms once it is up.
+	testcluster.Eventually(t, 10*time.Second, "kennel logs --tail 1 shows one periodic line", func() bool {
+		out := k.mustRun("", "logs", "pet", "--tail", "1")
+		return strings.HasPrefix(out, "log ") && strings.Count(out, "\n") == 1
+	})
 	out, _, err := k.run("", "exec", "pet", "--", "sh", "-c", "echo $POD_NAME; exit 3")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 || out != "pet\n" {

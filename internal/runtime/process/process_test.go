@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -281,5 +282,48 @@ func TestNamespacesAndCgroupAsRoot(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "/ns1") {
 		t.Fatalf("exec did not join the pod's cgroup:\n%s", out.String())
+	}
+	// No thread of ours stays in the pod's cgroup or its namespaces once
+	// its child is born (even the main thread, which Go never ends).
+	myUTS, _ := os.Readlink("/proc/self/ns/uts")
+	tasks, _ := filepath.Glob("/proc/self/task/*")
+	for _, task := range tasks {
+		cg, _ := os.ReadFile(task + "/cgroup")
+		uts, _ := os.Readlink(task + "/ns/uts")
+		if strings.Contains(string(cg), "/ns1") || (uts != "" && uts != myUTS) {
+			t.Fatalf("thread %s stayed in the pod's cgroup or namespace:\n%s%s", task, cg, uts)
+		}
+	}
+}
+
+// TestBornInV2Group starts a container in a cgroup v2 group, cloned
+// straight into it (CLONE_INTO_CGROUP). The project machines mount a v2
+// hierarchy without controllers at /sys/fs/cgroup/unified: enough for
+// membership, not for limits (those are unit-tested in internal/cgroups).
+func TestBornInV2Group(t *testing.T) {
+	root := "/sys/fs/cgroup/unified"
+	if cgroups.Detect("/sys/fs/cgroup") == cgroups.ModeV2 {
+		root = "/sys/fs/cgroup"
+	}
+	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and a cgroup v2 hierarchy")
+	}
+	parent := "kennel-test-v2/" + filepath.Base(t.TempDir())
+	m, err := cgroups.NewManager(root, cgroups.ModeV2, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(root, parent)); os.Remove(filepath.Join(root, "kennel-test-v2")) })
+	r := newRuntime(t, t.TempDir(), func(c *Config) { c.Cgroups = m })
+	sandbox(t, r, "v2pod")
+	st := startC(t, r, "v2pod", "c", 0, `cat /proc/self/cgroup; echo ready; while :; do sleep 0.05; done`)
+	testcluster.Eventually(t, 5*time.Second, "container output", func() bool { return strings.Contains(readLog(t, r, "v2pod", "c", false), "ready") })
+	want := "0::/" + parent + "/v2pod\n"
+	if log := readLog(t, r, "v2pod", "c", false); !strings.Contains(log, want) {
+		t.Fatalf("the container's cgroups:\n%s\nwant the line %q", log, want)
+	}
+	b, _ := os.ReadFile(filepath.Join(root, parent, "v2pod", "cgroup.procs"))
+	if !strings.Contains(string(b), strconv.Itoa(st.Pid)) {
+		t.Fatalf("pid %d not in the group's cgroup.procs: %q", st.Pid, b)
 	}
 }

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,9 +32,11 @@ type birthplace struct {
 // threads, and a child inherits them from the thread that forks it; so a
 // locked OS thread of our own is moved first — new namespaces unshared and
 // set up, or a process's entered; the thread moved into the pod's cgroup —
-// and forks the child. The thread is then left locked, so the Go runtime
-// ends it instead of reusing a thread that is no longer ours. On cgroup v2
-// the child is cloned straight into the group (CLONE_INTO_CGROUP).
+// and forks the child. Then the thread is moved back to its own cgroups
+// and namespaces and left locked, so the Go runtime ends it instead of
+// reusing it (the main thread, which the runtime never ends, is then at
+// least back where it was). On cgroup v2 the child is cloned straight into
+// the group (CLONE_INTO_CGROUP).
 func start(cmd *exec.Cmd, b birthplace) error {
 	if !b.newNS && b.enterPid == 0 && b.group == nil {
 		return cmd.Start()
@@ -46,7 +49,14 @@ func start(cmd *exec.Cmd, b birthplace) error {
 	return <-errc
 }
 
-func startOnThisThread(cmd *exec.Cmd, b birthplace) error {
+func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
+	if b.newNS || b.enterPid > 0 {
+		back, serr := saveNamespaces()
+		if serr != nil {
+			return serr
+		}
+		defer func() { err = errors.Join(err, back()) }()
+	}
 	switch {
 	case b.newNS:
 		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS); err != nil {
@@ -88,11 +98,34 @@ func startOnThisThread(cmd *exec.Cmd, b birthplace) error {
 				cmd.SysProcAttr = &syscall.SysProcAttr{}
 			}
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
-		} else if err := b.group.JoinThread(unix.Gettid()); err != nil {
-			return fmt.Errorf("join the pod cgroup: %w", err)
+		} else {
+			leave, jerr := b.group.JoinThread(unix.Gettid())
+			if jerr != nil {
+				return fmt.Errorf("join the pod cgroup: %w", jerr)
+			}
+			defer func() { err = errors.Join(err, leave()) }()
 		}
 	}
 	return cmd.Start()
+}
+
+// saveNamespaces opens this thread's UTS and mount namespaces and returns
+// a function that returns the thread to them.
+func saveNamespaces() (func() error, error) {
+	uts, err := os.Open("/proc/thread-self/ns/uts")
+	if err != nil {
+		return nil, fmt.Errorf("save namespaces: %w", err)
+	}
+	mnt, err := os.Open("/proc/thread-self/ns/mnt")
+	if err != nil {
+		uts.Close()
+		return nil, fmt.Errorf("save namespaces: %w", err)
+	}
+	return func() error {
+		defer uts.Close()
+		defer mnt.Close()
+		return errors.Join(unix.Setns(int(uts.Fd()), unix.CLONE_NEWUTS), unix.Setns(int(mnt.Fd()), unix.CLONE_NEWNS))
+	}, nil
 }
 
 func setns(pid int, name string, flag int) error {
