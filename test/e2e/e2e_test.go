@@ -2,7 +2,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -60,41 +59,7 @@ func (k *kennel) mustRun(stdin string, args ...string) string {
 // up starts `kennel up` and waits until it says it is up.
 func (k *kennel) up(args ...string) *exec.Cmd {
 	k.t.Helper()
-	cmd := exec.Command(k.bin, append([]string{"up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = k.env()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		k.t.Fatal(err)
-	}
-	k.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	deadline := time.After(60 * time.Second)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				k.t.Fatalf("kennel up exited early: %s", stderr.String())
-			}
-			if strings.HasPrefix(l, "Kennel is up") {
-				go func() {
-					for range lines {
-					}
-				}()
-				return cmd
-			}
-		case <-deadline:
-			k.t.Fatalf("kennel up did not come up in 60s: %s", stderr.String())
-		}
-	}
+	return k.startDaemon("Kennel is up", append([]string{"up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0"}, args...)...)
 }
 
 const manifest = `apiVersion: v1

@@ -28,6 +28,7 @@ type agentOptions struct {
 	storage                          []string
 	network, cpu, memory             string
 	maxPods                          int64
+	configPath, contextName          string
 }
 
 // NewAgentCommand builds `kennel agent`.
@@ -58,7 +59,17 @@ on the same data dir adopts them and restarts none. Get a join token with
   # token from the current context of ~/.kennel/config)
   kennel agent --name extra-1 --data-dir /tmp/extra-1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd.Context(), o, out, errOut) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The CLI's global --config and --context choose the context
+			// the flags above fall back on.
+			if f := cmd.Flag("config"); f != nil {
+				o.configPath = f.Value.String()
+			}
+			if f := cmd.Flag("context"); f != nil {
+				o.contextName = f.Value.String()
+			}
+			return runAgent(cmd.Context(), o, out, errOut)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.server, "server", "", "API server URL (default: the current context's)")
@@ -158,12 +169,19 @@ func (o *agentOptions) config() (agent.Config, error) {
 func (o *agentOptions) clientConfig() (client.Config, error) {
 	var cc client.Config
 	if o.server == "" || o.caFile == "" || (o.token == "" && o.tokenFile == "") {
-		f, err := client.LoadFile(client.DefaultConfigPath())
+		path := o.configPath
+		if path == "" {
+			path = client.DefaultConfigPath()
+		}
+		f, err := client.LoadFile(path)
 		if err != nil {
 			return cc, err
 		}
-		if cur, err := f.Context(""); err == nil {
+		cur, err := f.Context(o.contextName)
+		if err == nil {
 			cc = cur.Config()
+		} else if o.contextName != "" {
+			return cc, fmt.Errorf("agent: --context: %w", err)
 		}
 	}
 	if o.server != "" {

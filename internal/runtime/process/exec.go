@@ -23,14 +23,14 @@ func (r *Runtime) Exec(ctx context.Context, uid, name string, cmdline []string, 
 	r.mu.Lock()
 	c, err := r.containerLocked(uid, name)
 	var p *pod
+	var cur runtime.ContainerStatus
 	if err == nil {
-		p = r.pods[uid]
+		p, cur = r.pods[uid], c.rec.Current
 	}
 	r.mu.Unlock()
 	if err != nil {
 		return -1, err
 	}
-	cur := c.rec.Current
 	if cur.State != runtime.StateRunning {
 		return -1, fmt.Errorf("process runtime: exec: container %q is not running", name)
 	}

@@ -166,8 +166,10 @@ func (r *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p, ok := r.pods[cfg.UID]; ok {
-		p.cfg, p.group = cfg, group
+	if _, ok := r.pods[cfg.UID]; ok {
+		// Known (adopted after a restart): its files and cgroup are
+		// refreshed above; a pod's identity, address and cgroup do not
+		// change, and running containers read them without the lock.
 		return nil
 	}
 	r.pods[cfg.UID] = &pod{cfg: cfg, group: group, containers: map[string]*container{}}

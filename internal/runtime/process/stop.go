@@ -15,12 +15,17 @@ var errClosed = errors.New("process runtime: closed")
 func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace time.Duration) error {
 	r.mu.Lock()
 	c, err := r.containerLocked(uid, name)
+	var pid int
+	var ticks uint64
+	if err == nil {
+		// finish rewrites Current under the lock.
+		pid, ticks = c.rec.Current.Pid, c.rec.StartTicks
+	}
 	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	pid := c.rec.Current.Pid
-	if grace > 0 && r.signal(c, pid, unix.SIGTERM) {
+	if grace > 0 && r.signal(c, pid, ticks, unix.SIGTERM) {
 		t := time.NewTimer(grace)
 		defer t.Stop()
 		select {
@@ -33,7 +38,7 @@ func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace tim
 		case <-t.C:
 		}
 	}
-	r.signal(c, pid, unix.SIGKILL)
+	r.signal(c, pid, ticks, unix.SIGKILL)
 	select {
 	case <-c.done:
 		return nil
@@ -48,13 +53,13 @@ func (r *Runtime) StopContainer(ctx context.Context, uid, name string, grace tim
 // signal sends sig to the container's process group (its pgid is its pid)
 // and to the process itself, in case it left the group. It reports whether
 // the process was still there to signal.
-func (r *Runtime) signal(c *container, pid int, sig unix.Signal) bool {
+func (r *Runtime) signal(c *container, pid int, startTicks uint64, sig unix.Signal) bool {
 	select {
 	case <-c.done:
 		return false
 	default:
 	}
-	if pid <= 0 || (c.rec.StartTicks != 0 && !alive(r.procRoot, pid, c.rec.StartTicks)) {
+	if pid <= 0 || (startTicks != 0 && !alive(r.procRoot, pid, startTicks)) {
 		// Not yet reaped but already dead, or a pid now used by another
 		// process: signal nothing.
 		return false
