@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
 )
 
 // kennel is a built binary plus the environment it runs in.
@@ -79,7 +82,18 @@ metadata:
 
 func TestUpApplyKillRestart(t *testing.T) {
 	k := build(t)
-	cmd := k.up()
+	cmd := k.up("--nodes", "2")
+	// Two agents in the one process, each its own node and pod range.
+	c := k.client()
+	for i, name := range []string{"node-1", "node-2"} {
+		n, err := client.For[*v1.Node](c, "").Get(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("127.%d.0.0/16", i+1); n.Spec.PodCIDR != want || !nodeIsReady(n) {
+			t.Fatalf("node %s: podCIDR %q ready %v, want %s and Ready", name, n.Spec.PodCIDR, nodeIsReady(n), want)
+		}
+	}
 	out := k.mustRun(manifest, "apply", "-f", "-")
 	for _, want := range []string{"configmap/settings created", "namespace/team-a created"} {
 		if !strings.Contains(out, want) {

@@ -266,3 +266,12 @@ spec:
 		t.Fatalf("pod with an image: node %q, condition %+v", p.Spec.NodeName, cond)
 	}
 }
+
+func nodeIsReady(n *v1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
+}
