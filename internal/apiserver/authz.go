@@ -4,7 +4,8 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 )
 
-// authorize decides whether id may make the request. Checks that depend on
+// authorize decides whether id may make the request. The viewer role reads
+// Secrets with every value emptied (reveal). Checks that depend on
 // the stored object (a node writing a pod's status) are made by the
 // handlers through authorizeObject.
 func authorize(id *Identity, info *requestInfo) error {
@@ -20,6 +21,10 @@ func authorize(id *Identity, info *requestInfo) error {
 	case RoleNode:
 		if info.proxied() {
 			return forbidden(id, info, "the node role may not read pod logs or run commands in pods")
+		}
+		if info.Kind.Resource == "secrets" && read && info.Verb != verbGet {
+			// The get handler checks that a pod bound to the node uses it.
+			return forbidden(id, info, "a node may only get, by name, the secrets of pods bound to it")
 		}
 		if read {
 			return nil

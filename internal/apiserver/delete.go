@@ -76,6 +76,9 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, id *Identity, in
 	key := s.key(info.Kind, info.Namespace, info.Name)
 	for attempt := 0; ; attempt++ {
 		kv, err := s.st.Get(ctx, key)
+		if err == nil {
+			kv, err = s.secrets.open(kv)
+		}
 		if err != nil {
 			return err
 		}
@@ -121,7 +124,11 @@ func (s *Server) tryDelete(w http.ResponseWriter, ctx context.Context, id *Ident
 	if err != nil {
 		return false, err
 	}
-	rev, _, err := s.st.Update(ctx, kv.Key, b, kv.Revision)
+	var rev int64
+	err = s.secrets.sealed(kv.Key, b, func(stored []byte) (err error) {
+		rev, _, err = s.st.Update(ctx, kv.Key, stored, kv.Revision)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}

@@ -27,6 +27,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, id *Identity, inf
 	start := time.Now()
 	kv, err := s.st.Get(ctx, s.key(info.Kind, info.Namespace, info.Name))
 	s.metrics.storeOp("get", start)
+	if err == nil {
+		kv, err = s.secrets.open(kv)
+	}
 	for err == nil {
 		var cur any
 		if err := json.Unmarshal(kv.Value, &cur); err != nil {

@@ -10,11 +10,17 @@ import (
 	"github.com/kennel-dev/kennel/internal/store"
 )
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request, info *requestInfo) error {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, id *Identity, info *requestInfo) error {
+	if err := s.authorizeSecretRead(r.Context(), id, info); err != nil {
+		return err
+	}
 	start := time.Now()
 	kv, err := s.st.Get(r.Context(), s.key(info.Kind, info.Namespace, info.Name))
 	s.metrics.storeOp("get", start)
 	if err != nil {
+		return err
+	}
+	if kv, err = s.reveal(id, kv); err != nil {
 		return err
 	}
 	writeObject(w, http.StatusOK, kv.Value, kv.Revision)
@@ -23,7 +29,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, info *requestInfo) 
 
 // list serves a page of objects. With a selector the page is filled from
 // as many store pages as it takes, so limit counts matching objects.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, info *requestInfo) error {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, id *Identity, info *requestInfo) error {
 	q := r.URL.Query()
 	sel, err := parseSelectors(q.Get("labelSelector"), q.Get("fieldSelector"), info.Kind)
 	if err != nil {
@@ -53,6 +59,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, info *requestInfo)
 			return err
 		}
 		for _, kv := range res.KVs {
+			if kv, err = s.reveal(id, kv); err != nil {
+				return err
+			}
 			if !sel.empty() {
 				ok, err := sel.matches(kv.Value)
 				if err != nil || !ok {

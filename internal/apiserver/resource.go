@@ -36,11 +36,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, id *Identity, 
 	code := http.StatusOK
 	switch info.Verb {
 	case verbGet:
-		err = s.get(w, r, info)
+		err = s.get(w, r, id, info)
 	case verbList:
-		err = s.list(w, r, info)
+		err = s.list(w, r, id, info)
 	case verbWatch:
-		err = s.watch(w, r, info)
+		err = s.watch(w, r, id, info)
 	case verbCreate, verbUpdate, verbPatch:
 		var body []byte
 		body, err = s.readBody(w, r)

@@ -50,6 +50,11 @@ type Config struct {
 	// agents when pods/log and pods/exec are proxied to them. Without it
 	// those requests fail with ServiceUnavailable.
 	AgentClientCert *tls.Certificate
+	// EncryptionKeyFile holds the keys that encrypt Secrets at rest (see
+	// secretkeys.go for its format); it is created with a new key when it
+	// does not exist. Empty keeps a new key in memory only, so Secrets
+	// written then cannot be read by a later server: for tests.
+	EncryptionKeyFile string
 }
 
 // Validate checks the configuration; errors name the field.
@@ -82,11 +87,13 @@ type Server struct {
 	watchCaches *watchCaches
 	// namespaces caches namespace state for creates.
 	namespaces *nsCache
-	metrics    *metrics
-	log        *slog.Logger
-	http       *http.Server
-	ln         net.Listener
-	url        string
+	// secrets encrypts Secrets at rest.
+	secrets *secretCrypt
+	metrics *metrics
+	log     *slog.Logger
+	http    *http.Server
+	ln      net.Listener
+	url     string
 
 	stopCtx  context.Context
 	stop     context.CancelFunc
@@ -124,6 +131,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		recent:      newRecent(8192, 32<<20),
 		watchCaches: &watchCaches{st: cfg.Store, log: cfg.Logger, buffer: cfg.WatchBufferEvents, m: map[string]*watchCache{}}, metrics: newMetrics(cfg.Metrics, resourceNames(cfg.Registry)),
 		done: make(chan struct{}), err: make(chan error, 1),
+	}
+	secretsKind, ok := s.reg.ByResource("secrets")
+	if !ok {
+		return nil, errors.New("apiserver: registry has no secrets")
+	}
+	var err error
+	if s.secrets, err = newSecretCrypt(cfg.EncryptionKeyFile, s.listPrefix(secretsKind, "")); err != nil {
+		return nil, err
+	}
+	if err := s.secrets.verify(ctx, s.st); err != nil {
+		return nil, err
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	if err := s.bootstrap(ctx); err != nil {
@@ -222,6 +240,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/v1/", s.authenticated(s.serveResource))
 	mux.Handle("/kennel/v1/tokens", s.authenticated(s.serveTokens))
 	mux.Handle("/kennel/v1/tokens/", s.authenticated(s.serveTokens))
+	mux.Handle(RotateKeyPath, s.authenticated(s.serveRotateKey))
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"version": version.Get()})
 	})

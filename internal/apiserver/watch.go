@@ -24,7 +24,7 @@ const (
 // every change after N; without one it first sends the current objects as
 // ADDED, then the changes. A compacted N ends the stream with an ERROR
 // event carrying a 410 Status, after which the client lists again.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, info *requestInfo) error {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, id *Identity, info *requestInfo) error {
 	q := r.URL.Query()
 	sel, err := parseSelectors(q.Get("labelSelector"), q.Get("fieldSelector"), info.Kind)
 	if err != nil {
@@ -69,6 +69,10 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, info *requestInfo
 	flusher, _ := w.(http.Flusher)
 	ew := &eventWriter{w: w, flusher: flusher}
 	for _, kv := range initial {
+		if kv, err = s.reveal(id, kv); err != nil {
+			ew.writeError(err)
+			return nil
+		}
 		if ok, _ := sel.matches(kv.Value); ok {
 			ew.write(eventAdded, withRV(kv.Value, kv.Revision))
 		}
@@ -84,6 +88,10 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, info *requestInfo
 			}
 			if ev.Err != nil {
 				ew.writeError(storeError(ev.Err, info))
+				return nil
+			}
+			if ev, err = s.revealEvent(id, ev); err != nil {
+				ew.writeError(err)
 				return nil
 			}
 			if typ, obj := translate(ev, sel); typ != "" {

@@ -102,7 +102,11 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 		}
 		start := time.Now()
 		key := s.key(info.Kind, m.Namespace, m.Name)
-		rev, err := s.st.Create(ctx, key, b)
+		var rev int64
+		err = s.secrets.sealed(key, b, func(stored []byte) (err error) {
+			rev, err = s.st.Create(ctx, key, stored)
+			return err
+		})
 		s.metrics.storeOp("create", start)
 		if errors.Is(err, store.ErrExists) && generated && attempt < 5 {
 			continue
@@ -187,6 +191,9 @@ func (s *Server) update(w http.ResponseWriter, ctx context.Context, id *Identity
 		kv, err = s.st.Get(ctx, key)
 	}
 	s.metrics.storeOp("get", start)
+	if err == nil {
+		kv, err = s.secrets.open(kv)
+	}
 	for {
 		if err != nil {
 			return 0, err
@@ -250,16 +257,26 @@ func (s *Server) tryUpdate(w http.ResponseWriter, ctx context.Context, id *Ident
 		s.recent.drop(kv.Key)
 		prev, rev, err := s.st.Delete(ctx, kv.Key, kv.Revision)
 		if err != nil {
+			prev, _ = s.secrets.open(prev)
 			return 0, prev, err
 		}
 		writeObject(w, http.StatusOK, b, rev)
 		return http.StatusOK, nil, nil
 	}
 	start := time.Now()
-	rev, cur, err := s.st.Update(ctx, kv.Key, b, kv.Revision)
+	var rev int64
+	var cur *store.KV
+	err = s.secrets.sealed(kv.Key, b, func(stored []byte) (err error) {
+		rev, cur, err = s.st.Update(ctx, kv.Key, stored, kv.Revision)
+		return err
+	})
 	s.metrics.storeOp("update", start)
 	if err != nil {
 		s.recent.drop(kv.Key)
+		cur, err2 := s.secrets.open(cur)
+		if err2 != nil {
+			return 0, nil, err2
+		}
 		return 0, cur, err
 	}
 	s.recent.put(kv.Key, b, rev, obj)

@@ -78,6 +78,7 @@ $KENNEL_HOME/config, written by "kennel up"), or through --server and --token.`,
 		newLogsCommand(g), newExecCommand(g),
 		newCordonCommand(g), newUncordonCommand(g), newDrainCommand(g),
 		newTokenCommand(g),
+		newSecretsCommand(g),
 		newVersionCommand(g),
 		newCompletionCommand(g, root),
 	)

@@ -47,6 +47,10 @@ type Config struct {
 	// (default 30 s).
 	NodeGracePeriod    time.Duration
 	PodEvictionTimeout time.Duration
+	// EncryptionKeyFile holds the keys that encrypt Secrets at rest; it
+	// must exist. Empty uses DataDir/encryption.keys, generated at the
+	// first start.
+	EncryptionKeyFile string
 	// Logger receives the components' logs.
 	Logger *slog.Logger
 }
@@ -143,9 +147,15 @@ func (cp *ControlPlane) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	keyFile := cp.cfg.EncryptionKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cp.cfg.DataDir, "encryption.keys")
+	} else if _, err := os.Stat(keyFile); err != nil {
+		return fmt.Errorf("controlplane: config.EncryptionKeyFile: %w", err)
+	}
 	cp.server, err = apiserver.Start(ctx, apiserver.Config{
 		Listen: cp.cfg.Listen, Store: cp.store, TLS: &cert, Logger: cp.cfg.Logger,
-		AgentClientCert: &agentCert,
+		AgentClientCert: &agentCert, EncryptionKeyFile: keyFile,
 	})
 	return err
 }

@@ -56,7 +56,8 @@ func StartWith(t testing.TB, tune func(*apiserver.Config)) *Cluster {
 	if err != nil {
 		t.Fatalf("testcluster: %v", err)
 	}
-	cfg := apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert, AgentClientCert: &agentCert}
+	cfg := apiserver.Config{Listen: "127.0.0.1:0", Store: st, TLS: &cert, AgentClientCert: &agentCert,
+		EncryptionKeyFile: filepath.Join(dir, "encryption.keys")}
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -31,6 +31,7 @@ type options struct {
 	etcdCA      string
 	etcdCert    string
 	etcdKey     string
+	keyFile     string
 	noCtrl      bool
 	writeConfig bool
 	// nodes is how many agents `kennel up` runs in its own process.
@@ -109,6 +110,7 @@ func addFlags(cmd *cobra.Command, o *options) {
 	f.StringVar(&o.contextName, "context-name", "kennel", "name of the context written to the client config")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&o.nodeGrace, "node-monitor-grace-period", 0, "how long a node's lease may go unrenewed before it is NotReady (default 20s)")
+	f.StringVar(&o.keyFile, "encryption-key-file", "", "file of the keys that encrypt Secrets at rest (default: <data-dir>/encryption.keys, generated at first start); must exist")
 	f.DurationVar(&o.evictionDelay, "pod-eviction-timeout", 0, "how long pods that are not pets stay on a NotReady node before they are evicted (default 30s; a Deployment then replaces its pods)")
 }
 
@@ -123,6 +125,7 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
 		DisableControllers: o.noCtrl, NodeGracePeriod: o.nodeGrace, PodEvictionTimeout: o.evictionDelay,
+		EncryptionKeyFile: o.keyFile,
 	})
 	if err != nil {
 		return err
