@@ -34,6 +34,7 @@ type Agent struct {
 	pods   *client.Informer[*v1.Pod]
 	srv    *server
 	events *events.Recorder
+	config *configSource
 
 	mu      sync.Mutex
 	workers map[string]*podWorker // pod uid → worker
@@ -58,6 +59,7 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	a = &Agent{cfg: cfg, log: cfg.Logger.With("component", "agent", "node", cfg.NodeName),
 		workers: map[string]*podWorker{}, cancel: cancel, errc: make(chan error, 1)}
+	a.config = newConfigSource(cfg.Client)
 	a.events = &events.Recorder{Client: cfg.Client, Component: "agent", Instance: cfg.NodeName, Clock: cfg.Clock, Logger: a.log}
 	defer func() {
 		if err != nil {

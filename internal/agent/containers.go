@@ -11,18 +11,15 @@ import (
 	"github.com/kennel-dev/kennel/internal/runtime"
 )
 
-// syncContainers starts what has not started, restarts what ended (by the
-// restart policy, after its back-off) and kills what failed its liveness
-// or startup probe. It returns when it next needs to look (a back-off
-// ending, a startup deadline), or zero.
+// syncContainers runs the init containers to completion, then starts what
+// has not started, restarts what ended (by the restart policy, after its
+// back-off) and kills what failed its liveness or startup probe. It
+// returns when it next needs to look (a back-off ending, a startup
+// deadline), or zero.
 func (w *podWorker) syncContainers(ctx context.Context, pod *v1.Pod) time.Time {
-	var next time.Time
 	now := w.a.cfg.Clock.Now()
-	if len(pod.Spec.InitContainers) > 0 {
-		// Say so rather than start the app containers without them.
-		for _, c := range pod.Spec.Containers {
-			w.ctr(c.Name).configErr = "init containers are not supported by this agent yet"
-		}
+	next, initialized := w.syncInitContainers(ctx, pod, now)
+	if !initialized {
 		return next
 	}
 	for i := range pod.Spec.Containers {
@@ -144,9 +141,22 @@ func terminationGrace(pod *v1.Pod) time.Duration {
 // $(VAR)-expanded command.
 func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, attempt int) {
 	cs := w.ctr(c.Name)
-	env, vars, err := containerEnv(pod, c, w.ip, w.hostname)
+	// Whatever stops the start below, look again soon: no event may come.
+	w.retryAt = earliest(w.retryAt, w.a.cfg.Clock.Now().Add(startRetry))
+	if w.pc == nil {
+		cs.configErr = w.lastConfigErr
+		return // a ConfigMap or Secret it needs is missing
+	}
+	env, vars, err := containerEnv(pod, c, w.ip, w.hostname, w.pc)
+	var mounts []runtime.Mount
+	if err == nil {
+		var volEnv []string
+		mounts, volEnv, err = w.containerMounts(pod, c)
+		env = append(env, volEnv...)
+	}
 	if err != nil {
 		cs.configErr = err.Error()
+		w.a.event(ctx, pod, v1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		return
 	}
 	cs.configErr = ""
@@ -158,7 +168,7 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, att
 		cs.configErr = "the container has no command, and the process runtime cannot run images"
 		return
 	}
-	cfg := runtime.ContainerConfig{Name: c.Name, Attempt: attempt, Argv: argv, Env: env, WorkingDir: c.WorkingDir}
+	cfg := runtime.ContainerConfig{Name: c.Name, Attempt: attempt, Argv: argv, Env: env, WorkingDir: c.WorkingDir, Mounts: mounts}
 	st, err := w.a.rt.StartContainer(ctx, w.uid, cfg)
 	if err != nil {
 		w.a.log.Warn("cannot start container", "pod", v1.ObjectKey(pod), "container", c.Name, "err", err)
@@ -174,6 +184,10 @@ func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, att
 		w.a.event(ctx, pod, v1.EventTypeWarning, "Failed", "Error: "+st.Message)
 	}
 }
+
+// startRetry is how soon a container that could not be started is tried
+// again.
+const startRetry = time.Second
 
 // podResources sums the containers' limits and requests into the pod's
 // cgroup settings, as Kubernetes sizes a pod-level cgroup. A resource
@@ -194,6 +208,20 @@ func podResources(pod *v1.Pod) cgroups.Resources {
 		}
 		if q, ok := c.Resources.Requests[v1.ResourceCPU]; ok {
 			r.CPURequestMillis += q.MilliValue()
+		}
+	}
+	// Init containers run alone, before the others: the pod needs the
+	// larger of their largest limit and the sum, as in Kubernetes.
+	for _, c := range pod.Spec.InitContainers {
+		if q, ok := c.Resources.Limits[v1.ResourceCPU]; ok {
+			r.CPULimitMillis = max(r.CPULimitMillis, q.MilliValue())
+		} else {
+			cpuLimited = false
+		}
+		if q, ok := c.Resources.Limits[v1.ResourceMemory]; ok {
+			r.MemoryLimitBytes = max(r.MemoryLimitBytes, q.Value())
+		} else {
+			memLimited = false
 		}
 	}
 	if !cpuLimited {

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -12,7 +13,7 @@ import (
 // containerEnv is a container's environment in order: what every pod gets
 // (PATH, HOSTNAME, POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME), then the
 // container's env, each value $(VAR)-expanded against what came before.
-func containerEnv(pod *v1.Pod, c *v1.Container, podIP, hostname string) ([]string, map[string]string, error) {
+func containerEnv(pod *v1.Pod, c *v1.Container, podIP, hostname string, pc *podConfig) ([]string, map[string]string, error) {
 	path := os.Getenv("PATH")
 	if path == "" {
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -32,12 +33,21 @@ func containerEnv(pod *v1.Pod, c *v1.Container, podIP, hostname string) ([]strin
 	set("POD_NAMESPACE", pod.Namespace)
 	set("POD_IP", podIP)
 	set("NODE_NAME", pod.Spec.NodeName)
+	// envFrom first; env, later, wins over it.
+	for _, src := range c.EnvFrom {
+		for _, kv := range envFromSource(src, pc) {
+			set(src.Prefix+kv[0], kv[1])
+		}
+	}
 	for i, e := range c.Env {
 		val := expand(e.Value, vars)
 		if e.ValueFrom != nil {
-			v, err := envSource(pod, c, e.ValueFrom, podIP)
+			v, ok, err := envSource(pod, c, e.ValueFrom, podIP, pc)
 			if err != nil {
 				return nil, nil, fmt.Errorf("env[%d] %s: %w", i, e.Name, err)
+			}
+			if !ok {
+				continue // an optional reference that is missing
 			}
 			val = v
 		}
@@ -51,20 +61,62 @@ func containerEnv(pod *v1.Pod, c *v1.Container, podIP, hostname string) ([]strin
 }
 
 // envSource resolves valueFrom: the downward API (fieldRef,
-// resourceFieldRef). Config map and secret references are not supported
-// by this agent yet.
-func envSource(pod *v1.Pod, c *v1.Container, src *v1.EnvVarSource, podIP string) (string, error) {
+// resourceFieldRef) and keys of ConfigMaps and Secrets. ok is false for an
+// optional key that is missing; a missing key that is not optional is a
+// *missingError.
+func envSource(pod *v1.Pod, c *v1.Container, src *v1.EnvVarSource, podIP string, pc *podConfig) (string, bool, error) {
 	switch {
 	case src.FieldRef != nil:
-		return fieldRef(pod, src.FieldRef.FieldPath, podIP)
+		v, err := fieldRef(pod, src.FieldRef.FieldPath, podIP)
+		return v, err == nil, err
 	case src.ResourceFieldRef != nil:
-		return resourceFieldRef(pod, c, src.ResourceFieldRef)
+		v, err := resourceFieldRef(pod, c, src.ResourceFieldRef)
+		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
-		return "", fmt.Errorf("configMapKeyRef is not supported by this agent yet")
+		r := src.ConfigMapKeyRef
+		v, ok := pc.configMapValue(r.Name, r.Key)
+		return v, ok, keyErr(ok, r.Optional, "configmap", r.Name, r.Key)
 	case src.SecretKeyRef != nil:
-		return "", fmt.Errorf("secretKeyRef is not supported by this agent yet")
+		r := src.SecretKeyRef
+		v, ok := pc.secretValue(r.Name, r.Key)
+		return v, ok, keyErr(ok, r.Optional, "secret", r.Name, r.Key)
 	}
-	return "", fmt.Errorf("valueFrom names no source")
+	return "", false, fmt.Errorf("valueFrom names no source")
+}
+
+// keyErr names a missing key (never a value).
+func keyErr(found bool, optional *bool, kind, name, key string) error {
+	if found || (optional != nil && *optional) {
+		return nil
+	}
+	return &missingError{fmt.Sprintf("key %q not found in %s %q", key, kind, name)}
+}
+
+// envFromSource lists a ConfigMap's or Secret's keys and values in key
+// order; keys that cannot be variable names (they hold '=') are skipped.
+func envFromSource(src v1.EnvFromSource, pc *podConfig) [][2]string {
+	var kvs [][2]string
+	add := func(k, v string) {
+		if k != "" && !strings.Contains(k, "=") {
+			kvs = append(kvs, [2]string{k, v})
+		}
+	}
+	switch {
+	case src.ConfigMapRef != nil:
+		if cm := pc.configMaps[src.ConfigMapRef.Name]; cm != nil {
+			for k, v := range cm.Data {
+				add(k, v)
+			}
+		}
+	case src.SecretRef != nil:
+		if s := pc.secrets[src.SecretRef.Name]; s != nil {
+			for k, v := range s.Data {
+				add(k, string(v))
+			}
+		}
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i][0] < kvs[j][0] })
+	return kvs
 }
 
 // fieldRef implements the downward API's fieldPath values.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,13 @@ type podWorker struct {
 	hostname  string
 	startTime *v1.Time
 	ctrs      map[string]*ctrState
+	// pc is what the pod's ConfigMaps and Secrets held at the last sync;
+	// nil while something it needs is missing (nothing new starts then).
+	pc            *podConfig
+	lastConfigErr string
+	// retryAt is the latest time a sync should come again after a start
+	// that did not take (zero: none pending).
+	retryAt time.Time
 }
 
 // ctrState is what the worker tracks of one container between syncs.
@@ -118,13 +127,29 @@ func (w *podWorker) sync(ctx context.Context) (time.Time, bool) {
 	}
 	var next time.Time
 	if !isTerminal(pod.Status.Phase) {
-		next = w.syncContainers(ctx, pod)
+		next = w.syncConfig(ctx, pod)
+		w.retryAt = time.Time{}
+		next = earliest(next, w.syncContainers(ctx, pod))
+		if st := w.startedOK(pod); !st {
+			next = earliest(next, w.retryAt)
+		}
 	}
 	if err := w.writeStatus(ctx, pod); err != nil && ctx.Err() == nil {
 		w.a.log.Warn("cannot write pod status", "pod", v1.ObjectKey(pod), "err", err)
 		next = earliest(next, now.Add(time.Second))
 	}
 	return next, false
+}
+
+// startedOK reports whether every container the pod needs now has a
+// runtime status; a start that did not take leaves one without.
+func (w *podWorker) startedOK(pod *v1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if _, _, err := w.a.rt.ContainerStatus(w.uid, c.Name); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func isTerminal(p v1.PodPhase) bool { return p == v1.PodSucceeded || p == v1.PodFailed }
@@ -185,6 +210,9 @@ func (w *podWorker) teardown(ctx context.Context, grace time.Duration) error {
 	if err := w.a.rt.RemoveSandbox(ctx, w.uid); err != nil {
 		return err
 	}
+	if err := os.RemoveAll(filepath.Dir(w.a.volumeDir(w.uid, "x"))); err != nil {
+		return err
+	}
 	w.a.ipam.release(w.uid)
 	w.sandboxed = false
 	return nil
@@ -200,14 +228,18 @@ func (w *podWorker) hasSandbox() bool {
 }
 
 // containerNames are the containers the runtime may have for this pod:
-// the spec's, or, for a pod no longer known, none beyond the sandbox's.
+// the spec's init containers and containers, or, for a pod no longer
+// known, none beyond the sandbox's.
 func (w *podWorker) containerNames() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.pod == nil {
 		return nil
 	}
-	names := make([]string, 0, len(w.pod.Spec.Containers))
+	names := make([]string, 0, len(w.pod.Spec.InitContainers)+len(w.pod.Spec.Containers))
+	for _, c := range w.pod.Spec.InitContainers {
+		names = append(names, c.Name)
+	}
 	for _, c := range w.pod.Spec.Containers {
 		names = append(names, c.Name)
 	}

@@ -61,18 +61,30 @@ func (w *podWorker) buildStatus(pod *v1.Pod) v1.PodStatus {
 	if w.ip != "" {
 		st.PodIP, st.PodIPs = w.ip, []v1.PodIP{{IP: w.ip}}
 	}
+	var inits initState
+	st.InitContainerStatuses, inits = w.initContainerStatuses(pod)
+	pending := "ContainerCreating"
+	if !inits.done() {
+		pending = reasonPodInitializing
+	}
 	var unready []string
 	phase := phaseTracker{policy: pod.Spec.RestartPolicy}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		cs := w.containerStatus(c)
+		cs := w.containerStatus(c, pending)
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		if !cs.Ready {
 			unready = append(unready, c.Name)
 		}
 		phase.add(cs)
 	}
-	if !isTerminal(st.Phase) {
+	switch {
+	case isTerminal(st.Phase):
+	case inits.failed:
+		st.Phase = v1.PodFailed
+	case !inits.done():
+		st.Phase = v1.PodPending
+	default:
 		st.Phase = phase.phase()
 	}
 	now := v1.NewTime(w.a.cfg.Clock.Now())
@@ -84,7 +96,8 @@ func (w *podWorker) buildStatus(pod *v1.Pod) v1.PodStatus {
 		v1.SetPodCondition(&st, c)
 	}
 	set(v1.PodScheduled, true, "", "")
-	set(v1.PodInitialized, true, "", "")
+	initOK, initReason, initMsg := inits.condition()
+	set(v1.PodInitialized, initOK, initReason, initMsg)
 	msg := fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))
 	reason := "ContainersNotReady"
 	if isTerminal(st.Phase) {
@@ -95,13 +108,14 @@ func (w *podWorker) buildStatus(pod *v1.Pod) v1.PodStatus {
 	return st
 }
 
-// containerStatus reports one container in Kubernetes' terms.
-func (w *podWorker) containerStatus(c *v1.Container) v1.ContainerStatus {
+// containerStatus reports one container in Kubernetes' terms; one not
+// yet created waits with reason pending.
+func (w *podWorker) containerStatus(c *v1.Container, pending string) v1.ContainerStatus {
 	out := v1.ContainerStatus{Name: c.Name, Image: c.Image}
 	cs := w.ctr(c.Name)
 	cur, prev, err := w.a.rt.ContainerStatus(w.uid, c.Name)
 	if err != nil {
-		reason, msg := "ContainerCreating", ""
+		reason, msg := pending, ""
 		if cs.configErr != "" {
 			reason, msg = "CreateContainerConfigError", cs.configErr
 		}

@@ -88,6 +88,7 @@ func TestPodStatus(t *testing.T) {
 		return v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: r}}
 	}
 	running := v1.ContainerState{Running: &v1.ContainerStateRunning{}}
+	completed := v1.ContainerState{Terminated: &v1.ContainerStateTerminated{Reason: "Completed"}}
 	tests := []struct {
 		name string
 		pod  v1.Pod
@@ -99,6 +100,26 @@ func TestPodStatus(t *testing.T) {
 		{"exited", v1.Pod{Status: v1.PodStatus{Phase: v1.PodFailed, ContainerStatuses: []v1.ContainerStatus{{State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 3}}}}}}, "ExitCode:3"},
 		{"init", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}, {}}}, Status: v1.PodStatus{InitContainerStatuses: []v1.ContainerStatus{
 			{State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{}}}, {State: running}}}}, "Init:1/2"},
+		{"init not started", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}, {}}}, Status: v1.PodStatus{Phase: v1.PodPending,
+			InitContainerStatuses: []v1.ContainerStatus{{State: waiting("PodInitializing")}, {State: waiting("PodInitializing")}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: waiting("PodInitializing")}}}}, "Init:0/2"},
+		{"init first running", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}, {}}}, Status: v1.PodStatus{Phase: v1.PodPending,
+			InitContainerStatuses: []v1.ContainerStatus{{State: running}, {State: waiting("PodInitializing")}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: waiting("PodInitializing")}}}}, "Init:0/2"},
+		{"init crash loop", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}, {}}}, Status: v1.PodStatus{Phase: v1.PodPending,
+			InitContainerStatuses: []v1.ContainerStatus{{State: completed}, {State: waiting("CrashLoopBackOff")}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: waiting("PodInitializing")}}}}, "Init:CrashLoopBackOff"},
+		{"init failed", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}}}, Status: v1.PodStatus{Phase: v1.PodFailed,
+			InitContainerStatuses: []v1.ContainerStatus{{State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: waiting("PodInitializing")}}}}, "Init:Error"},
+		{"init killed", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}}}, Status: v1.PodStatus{Phase: v1.PodFailed,
+			InitContainerStatuses: []v1.ContainerStatus{{State: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{ExitCode: 137, Signal: 9}}}}}}, "Init:Signal:9"},
+		{"initialized", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}, {}}}, Status: v1.PodStatus{Phase: v1.PodPending,
+			InitContainerStatuses: []v1.ContainerStatus{{State: completed}, {State: completed}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: waiting("PodInitializing")}}}}, "PodInitializing"},
+		{"initialized running", v1.Pod{Spec: v1.PodSpec{InitContainers: []v1.Container{{}}}, Status: v1.PodStatus{Phase: v1.PodRunning,
+			InitContainerStatuses: []v1.ContainerStatus{{State: completed}},
+			ContainerStatuses:     []v1.ContainerStatus{{State: running}}}}, "Running"},
 		{"deleting", v1.Pod{ObjectMeta: v1.ObjectMeta{DeletionTimestamp: v1.Now()}, Status: v1.PodStatus{Phase: v1.PodRunning}}, "Terminating"},
 		{"evicted", v1.Pod{Status: v1.PodStatus{Phase: v1.PodFailed, Reason: "Evicted"}}, "Evicted"},
 	}

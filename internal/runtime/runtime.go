@@ -45,6 +45,16 @@ type ContainerConfig struct {
 	Argv       []string `json:"argv"`
 	Env        []string `json:"env"`
 	WorkingDir string   `json:"workingDir,omitempty"`
+	// Mounts are directories bind-mounted into the container's mount
+	// namespace (where the runtime gives pods one).
+	Mounts []Mount `json:"mounts,omitempty"`
+}
+
+// Mount is a directory of the node shown at a path in the container.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // State is whether a container runs.

@@ -70,8 +70,8 @@ func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
 			return fmt.Errorf("make mounts private: %w", err)
 		}
 		for _, m := range b.binds {
-			if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("bind %s over %s: %w", m.Source, m.Target, err)
+			if err := mountBind(m); err != nil {
+				return err
 			}
 		}
 	case b.enterPid > 0:
@@ -140,8 +140,31 @@ func setns(pid int, name string, flag int) error {
 	return nil
 }
 
-// bind is a file mounted over another in a pod's mount namespace.
+// bind is a file or directory mounted over another in a pod's mount
+// namespace.
 type bind struct {
-	Source string
-	Target string
+	Source   string
+	Target   string
+	ReadOnly bool
+	// Dir: the target is a directory, made (with its parents) when
+	// missing. The mount namespace shares the node's filesystems, so a
+	// made directory stays on the node, empty.
+	Dir bool
+}
+
+func mountBind(m bind) error {
+	if m.Dir {
+		if err := os.MkdirAll(m.Target, 0o755); err != nil {
+			return fmt.Errorf("mount point %s: %w", m.Target, err)
+		}
+	}
+	if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s over %s: %w", m.Source, m.Target, err)
+	}
+	if m.ReadOnly {
+		if err := unix.Mount("", m.Target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", m.Target, err)
+		}
+	}
+	return nil
 }

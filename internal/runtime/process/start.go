@@ -79,7 +79,13 @@ func (r *Runtime) launch(p *pod, c *container) (runtime.ContainerStatus, *exec.C
 	cmd := &exec.Cmd{Path: path, Args: cfg.Argv, Env: cfg.Env, Dir: cfg.WorkingDir,
 		Stdout: logFile, Stderr: logFile, SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
 	c.rec.OOMKillsAtStart = oomKills(p.group)
-	if err := start(cmd, r.birthplace(p)); err != nil {
+	b := r.birthplace(p)
+	if b.newNS {
+		for _, m := range cfg.Mounts {
+			b.binds = append(b.binds, bind{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Dir: true})
+		}
+	}
+	if err := start(cmd, b); err != nil {
 		return startErr(err)
 	}
 	pid := cmd.Process.Pid
