@@ -96,7 +96,8 @@ func terminatedReason(t *v1.ContainerStateTerminated, prefix string) string {
 func podRestarts(p *v1.Pod, now time.Time) string {
 	var n int32
 	var last *v1.Time
-	for _, cs := range p.Status.ContainerStatuses {
+	// Init containers' restarts count too, as in kubectl.
+	for _, cs := range append(append([]v1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
 		n += cs.RestartCount
 		if t := cs.LastState.Terminated; t != nil && t.FinishedAt != nil && (last == nil || t.FinishedAt.After(last.Time)) {
 			last = t.FinishedAt

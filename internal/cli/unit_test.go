@@ -214,3 +214,13 @@ func TestTableAlignsLaterRows(t *testing.T) {
 		t.Errorf("table:\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+func TestPodRestartsCountInitContainers(t *testing.T) {
+	p := &v1.Pod{Status: v1.PodStatus{
+		InitContainerStatuses: []v1.ContainerStatus{{Name: "init", RestartCount: 2}},
+		ContainerStatuses:     []v1.ContainerStatus{{Name: "main", RestartCount: 1}},
+	}}
+	if got := podRestarts(p, time.Now()); got != "3" {
+		t.Fatalf("podRestarts = %q, want 3", got)
+	}
+}
