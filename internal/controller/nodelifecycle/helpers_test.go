@@ -101,14 +101,25 @@ func (e *env) addPod(name, node string, edit func(*v1.Pod)) *v1.Pod {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p.Status.Phase = v1.PodRunning
-	for _, c := range []v1.PodConditionType{v1.PodReady, v1.PodContainersReady} {
-		v1.SetPodCondition(&p.Status, v1.PodCondition{Type: c, Status: v1.ConditionTrue})
+	// Playing the agent: the pod runs and is ready. On a node that is
+	// already NotReady the controller may write the status first; then
+	// write over its latest version.
+	for {
+		p.Status.Phase = v1.PodRunning
+		for _, c := range []v1.PodConditionType{v1.PodReady, v1.PodContainersReady} {
+			v1.SetPodCondition(&p.Status, v1.PodCondition{Type: c, Status: v1.ConditionTrue})
+		}
+		out, err := e.pods().UpdateStatus(e.ctx, p)
+		if err == nil {
+			return out
+		}
+		if !v1.IsConflict(err) {
+			e.t.Fatal(err)
+		}
+		if p, err = e.pods().Get(e.ctx, name); err != nil {
+			e.t.Fatal(err)
+		}
 	}
-	if p, err = e.pods().UpdateStatus(e.ctx, p); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
 }
 
 func (e *env) node(name string) *v1.Node {
