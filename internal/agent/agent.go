@@ -30,6 +30,7 @@ type Agent struct {
 	log    *slog.Logger
 	rt     runtime.Runtime
 	ownR   *process.Runtime // the runtime the agent made itself, closed with it
+	cg     *cgroups.Manager // its pods' cgroups, when the agent made the runtime
 	ipam   *ipam
 	pods   *client.Informer[*v1.Pod]
 	srv    *server
@@ -106,7 +107,7 @@ func (a *Agent) newProcessRuntime() (*process.Runtime, error) {
 			if err != nil {
 				return nil, fmt.Errorf("agent: %w", err)
 			}
-			cfg.Cgroups = m
+			cfg.Cgroups, a.cg = m, m
 		} else {
 			a.log.Warn("no writable cgroup hierarchy: pods run without CPU and memory limits")
 		}
@@ -146,6 +147,12 @@ func (a *Agent) Close() error {
 		a.wg.Wait()
 		if a.ownR != nil {
 			err = errors.Join(err, a.ownR.Close())
+		}
+		if a.cg != nil {
+			// A node with no pods left leaves no empty cgroup behind.
+			if _, rerr := a.cg.RemoveParent(); rerr != nil {
+				a.log.Warn("cannot remove the node's cgroup", "err", rerr)
+			}
 		}
 	})
 	return err

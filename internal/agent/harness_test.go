@@ -100,6 +100,11 @@ func (e *env) cleanupPods() {
 				e.t.Errorf("cleanup: %v", err)
 			}
 		}
+		if cfg.Cgroups != nil {
+			if _, err := cfg.Cgroups.RemoveParent(); err != nil {
+				e.t.Errorf("cleanup: %v", err)
+			}
+		}
 	})
 }
 

@@ -123,6 +123,29 @@ func (m *Manager) List() ([]string, error) {
 	return names, nil
 }
 
+// RemoveParent removes the manager's parent group (its last path element,
+// e.g. kennel/<node>) from every hierarchy if it holds no groups; a
+// parent that still has groups is left alone and reported by the bool.
+func (m *Manager) RemoveParent() (bool, error) {
+	names, err := m.List()
+	if err != nil || len(names) > 0 {
+		return false, err
+	}
+	dirs := []string{filepath.Join(m.root, m.parent)}
+	if m.mode != ModeV2 {
+		dirs = nil
+		for _, mount := range m.v1MountDirs() {
+			dirs = append(dirs, filepath.Join(mount, m.parent))
+		}
+	}
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("cgroups: remove %s: %w", d, unwrapPath(err))
+		}
+	}
+	return true, nil
+}
+
 // group builds the Group value for name without touching the filesystem.
 func (m *Manager) group(name string) (*Group, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {

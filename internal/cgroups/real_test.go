@@ -226,3 +226,28 @@ func TestRealV2WithoutControllers(t *testing.T) {
 		t.Errorf("after Delete, %s: %v; want it gone", g.Dir(), err)
 	}
 }
+
+// TestRealRemoveParent: a node's parent group goes once it holds no
+// groups, and stays while one is left.
+func TestRealRemoveParent(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m *Manager) {
+		g, err := m.Create("pod-a", Resources{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed, err := m.RemoveParent(); err != nil || removed {
+			t.Fatalf("with a group left: removed %v, %v", removed, err)
+		}
+		if err := g.Delete(); err != nil {
+			t.Fatal(err)
+		}
+		if removed, err := m.RemoveParent(); err != nil || !removed {
+			t.Fatalf("empty: removed %v, %v", removed, err)
+		}
+		for _, d := range m.v1MountDirs() {
+			if _, err := os.Stat(filepath.Join(d, m.parent)); !os.IsNotExist(err) {
+				t.Fatalf("%s still there: %v", filepath.Join(d, m.parent), err)
+			}
+		}
+	})
+}

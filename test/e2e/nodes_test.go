@@ -98,7 +98,8 @@ func killWorkloads(t *testing.T, bin string, nodes ...string) {
 		}
 		for _, n := range nodes {
 			dirs, _ := filepath.Glob("/sys/fs/cgroup/*/kennel/" + n + "/*")
-			for _, d := range dirs {
+			nodeDirs, _ := filepath.Glob("/sys/fs/cgroup/*/kennel/" + n)
+			for _, d := range append(dirs, nodeDirs...) {
 				if st, err := os.Stat(d); err == nil && st.IsDir() {
 					testcluster.Eventually(t, 5*time.Second, "cgroup "+d+" removed", func() bool {
 						err := os.Remove(d)

@@ -3,6 +3,7 @@ package process
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -249,10 +250,17 @@ func rootRuntime(t *testing.T) *Runtime {
 		}
 		t.Skip("needs root and a writable cgroup hierarchy (CI and the project machines have both)")
 	}
-	m, err := cgroups.NewManager("/sys/fs/cgroup", mode, "kennel-test/"+filepath.Base(t.TempDir()))
+	m, err := cgroups.NewManager("/sys/fs/cgroup", mode, fmt.Sprintf("kennel-test/%d-%s", os.Getpid(), filepath.Base(t.TempDir())))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered first, so it runs after the runtime and its sandboxes
+	// are gone.
+	t.Cleanup(func() {
+		if _, err := m.RemoveParent(); err != nil {
+			t.Error(err)
+		}
+	})
 	return newRuntime(t, t.TempDir(), func(c *Config) { c.Cgroups = m; c.Namespaces = true })
 }
 
