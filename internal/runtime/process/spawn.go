@@ -32,10 +32,9 @@ type birthplace struct {
 // threads, and a child inherits them from the thread that forks it; so a
 // locked OS thread of our own is moved first — new namespaces unshared and
 // set up, or a process's entered; the thread moved into the pod's cgroup —
-// and forks the child. Then the thread is moved back to its own cgroups
-// and namespaces and left locked, so the Go runtime ends it instead of
-// reusing it (the main thread, which the runtime never ends, is then at
-// least back where it was). On cgroup v2 the child is cloned straight into
+// and forks the child. The thread is left locked, so the Go runtime ends
+// it instead of reusing it; the main thread, which the runtime never ends,
+// is first moved back to its own cgroups and namespaces. On cgroup v2 the child is cloned straight into
 // the group (CLONE_INTO_CGROUP).
 func start(cmd *exec.Cmd, b birthplace) error {
 	if !b.newNS && b.enterPid == 0 && b.group == nil {
@@ -50,7 +49,10 @@ func start(cmd *exec.Cmd, b birthplace) error {
 }
 
 func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
-	if b.newNS || b.enterPid > 0 {
+	// Any other thread dies with this goroutine; only the main thread,
+	// which the Go runtime never ends, must be put back where it was.
+	mainThread := unix.Gettid() == os.Getpid()
+	if mainThread && (b.newNS || b.enterPid > 0) {
 		back, serr := saveNamespaces()
 		if serr != nil {
 			return serr
@@ -103,7 +105,9 @@ func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
 			if jerr != nil {
 				return fmt.Errorf("join the pod cgroup: %w", jerr)
 			}
-			defer func() { err = errors.Join(err, leave()) }()
+			if mainThread {
+				defer func() { err = errors.Join(err, leave()) }()
+			}
 		}
 	}
 	return cmd.Start()
