@@ -35,7 +35,7 @@ func TestBackoffDoublesUpToMax(t *testing.T) {
 	s := &Scheduler{backoff: [2]time.Duration{time.Second, 5 * time.Second}, unschedulable: map[string]int{}}
 	var got []time.Duration
 	for range 5 {
-		got = append(got, s.noteFailure("ns/p"))
+		got = append(got, s.noteFailure("ns/p", 0))
 	}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}
 	for i := range want {
@@ -44,8 +44,14 @@ func TestBackoffDoublesUpToMax(t *testing.T) {
 		}
 	}
 	s.succeeded("ns/p")
-	if d := s.noteFailure("ns/p"); d != time.Second {
+	if d := s.noteFailure("ns/p", 0); d != time.Second {
 		t.Fatalf("back-off after success = %s, want 1s", d)
+	}
+	// A node or pod change during the attempt: retry at once, since the
+	// change's wake-up came before the pod was known to be waiting.
+	s.moves++ // what retryUnschedulable counts
+	if d := s.noteFailure("ns/p", 0); d != retryAfterMove {
+		t.Fatalf("back-off after a change during the attempt = %s, want %s", d, retryAfterMove)
 	}
 }
 

@@ -23,11 +23,12 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 		s.succeeded(key)
 		return nil
 	}
+	moves := s.moveCount()
 	node, err := s.decide(ctx, pod)
 	var fit *framework.FitError
 	switch {
 	case errors.As(err, &fit):
-		return s.failed(ctx, pod, fit)
+		return s.failed(ctx, pod, fit, moves)
 	case err != nil:
 		return fmt.Errorf("scheduler: pod %s: %w", key, err)
 	}
@@ -80,7 +81,7 @@ func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, node string) error {
 // failed tells the user why the pod fits no node, on its PodScheduled
 // condition (written only when its words change) and in an event, and
 // retries the pod after its back-off.
-func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitError) error {
+func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitError, moves uint64) error {
 	key := v1.ObjectKey(pod)
 	msg := fit.Error()
 	controller.LoggerFrom(ctx).Debug("pod is unschedulable", "reason", msg)
@@ -102,16 +103,22 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 		}
 	}
 	s.failedScheduling(ctx, pod, msg)
-	return controller.RequeueAfter(s.noteFailure(key))
+	return controller.RequeueAfter(s.noteFailure(key, moves))
 }
 
 // noteFailure counts a failed attempt and returns the back-off before the
 // next: InitialBackoff doubled per failure in a row, at most MaxBackoff.
-func (s *Scheduler) noteFailure(key string) time.Duration {
+// When nodes or pods changed while the attempt ran (moves is the count it
+// started with), the change's retry found no pod to wake yet: try again
+// at once instead.
+func (s *Scheduler) noteFailure(key string, moves uint64) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.unschedulable[key]
 	s.unschedulable[key] = n + 1
+	if s.moves != moves {
+		return retryAfterMove
+	}
 	d := s.backoff[0]
 	for range n {
 		if d >= s.backoff[1]/2 {
@@ -120,6 +127,17 @@ func (s *Scheduler) noteFailure(key string) time.Duration {
 		d *= 2
 	}
 	return min(d, s.backoff[1])
+}
+
+// retryAfterMove is the pause before a pod whose attempt raced a change
+// of nodes or pods is tried again.
+const retryAfterMove = 10 * time.Millisecond
+
+// moveCount is how many times unschedulable pods have been woken.
+func (s *Scheduler) moveCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.moves
 }
 
 // succeeded forgets the pod's failures: it is bound, gone, or not ours.

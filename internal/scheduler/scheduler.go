@@ -100,6 +100,7 @@ type Scheduler struct {
 
 	mu            sync.Mutex
 	unschedulable map[string]int // pod key → failed attempts in a row
+	moves         uint64         // times retryUnschedulable ran
 }
 
 // New builds a scheduler that talks to the API server through c; it
@@ -293,6 +294,7 @@ func nodeReadyStatus(node *v1.Node) v1.ConditionStatus {
 func (s *Scheduler) retryUnschedulable() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.moves++
 	for key := range s.unschedulable {
 		s.ctrl.Enqueue(key)
 	}
