@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +71,9 @@ func startAgentProcess(tb testing.TB, cl *testcluster.Cluster, dir, node string)
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// SIGTERM: the agent stops cleanly and, its pods deleted, removes its
+	// node's cgroup.
+	tb.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	up := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
