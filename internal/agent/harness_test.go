@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -157,12 +156,6 @@ func (e *env) log(p *v1.Pod, previous bool) string {
 	}
 	b, _ := os.ReadFile(path)
 	return string(b)
-}
-
-// cgroupFile reads a file of the pod's v1 cgroup under controller.
-func cgroupFile(node string, p *v1.Pod, controller, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", controller, "kennel", node, string(p.UID), file))
-	return strings.TrimSpace(string(b)), err
 }
 
 func requireRoot(t *testing.T) {

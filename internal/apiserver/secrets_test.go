@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +23,6 @@ import (
 
 // plaintext is a secret value no stored byte, log line or error may hold.
 const plaintext = "correct-horse-battery-staple"
-
-// lockedBuffer collects log output written from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func secretKey(st *store.Store, ns, name string) string {
 	return st.Prefix() + "/secrets/" + ns + "/" + name
@@ -67,7 +48,7 @@ func createSecret(t *testing.T, ctx context.Context, c *client.Client, name stri
 
 func TestSecretsAreEncryptedAtRestAndNeverLogged(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "keys")
-	logs := &lockedBuffer{}
+	logs := &testcluster.SyncBuffer{}
 	tc := testcluster.StartWith(t, func(c *apiserver.Config) {
 		c.EncryptionKeyFile = keyFile
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

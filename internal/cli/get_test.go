@@ -176,7 +176,7 @@ func TestGetWatch(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testcluster.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runCommand(ctx, strings.NewReader(""), &out, &errOut, []string{"--config", e.config, "get", "cm", "-w"})

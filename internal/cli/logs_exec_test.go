@@ -62,7 +62,7 @@ func TestLogsFollowStreamsUntilInterrupted(t *testing.T) {
 	e, agent := newAgentEnv(t)
 	ctx, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
-	var out, errOut syncBuffer
+	var out, errOut testcluster.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runCommand(ctx, strings.NewReader(""), &out, &errOut, []string{"--config", e.config, "logs", "web", "-f"})

@@ -119,6 +119,18 @@ func EnsureServerCert(f Files, ca *CA, hosts []string) (tls.Certificate, error) 
 
 // Issue signs a new certificate for hosts (DNS names or IPs), valid a year.
 func (ca *CA) Issue(cn string, hosts []string, usage ...x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
+	return newCert(cn, hosts, time.Now().AddDate(1, 0, 0), ca, usage)
+}
+
+// SelfSigned makes a certificate signed by its own key, for hosts (DNS
+// names or IPs), valid until notAfter: what a node agent serves with, its
+// fingerprint pinned by the API server instead of a CA vouching for it.
+func SelfSigned(cn string, hosts []string, notAfter time.Time, usage ...x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
+	return newCert(cn, hosts, notAfter, nil, usage)
+}
+
+// newCert makes a certificate signed by ca, or by itself when ca is nil.
+func newCert(cn string, hosts []string, notAfter time.Time, ca *CA, usage []x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pki: generate key: %w", err)
@@ -127,7 +139,7 @@ func (ca *CA) Issue(cn string, hosts []string, usage ...x509.ExtKeyUsage) (certP
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Kennel"}},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(1, 0, 0),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  usage,
 	}
@@ -138,7 +150,11 @@ func (ca *CA) Issue(cn string, hosts []string, usage ...x509.ExtKeyUsage) (certP
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	parent, signer := tmpl, any(key)
+	if ca != nil {
+		parent, signer = ca.Cert, ca.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pki: issue %s: %w", cn, err)
 	}
