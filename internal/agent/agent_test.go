@@ -70,7 +70,7 @@ func TestPodRunsReadyWithEnvAndAddress(t *testing.T) {
 	p.Spec.Containers[0].ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}},
 		PeriodSeconds: 1}
 	e.create(p)
-	p = e.waitPod("web", 20*time.Second, "Ready", v1.IsPodReady)
+	p = e.waitPod("web", 60*time.Second, "Ready", v1.IsPodReady)
 	if p.Status.Phase != v1.PodRunning || !strings.HasPrefix(p.Status.PodIP, "127.77.") || p.Status.HostIP != "127.0.0.1" {
 		t.Fatalf("status: %+v", p.Status)
 	}
@@ -97,7 +97,7 @@ func TestPodRunsReadyWithEnvAndAddress(t *testing.T) {
 	}
 	// A second pod listens on the same port at its own address.
 	e.create(workloadPod("web2", "--listen", "$(POD_IP):8080"))
-	p2 := e.waitPod("web2", 20*time.Second, "Running", running)
+	p2 := e.waitPod("web2", 60*time.Second, "Running", running)
 	if p2.Status.PodIP == p.Status.PodIP {
 		t.Fatal("two pods share an address")
 	}
@@ -116,17 +116,17 @@ func TestRestartPolicies(t *testing.T) {
 	e.create(never)
 	e.create(onFailure)
 	e.create(always)
-	p := e.waitPod("never", 20*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	p := e.waitPod("never", 60*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
 	term := p.Status.ContainerStatuses[0].State.Terminated
 	if term == nil || term.ExitCode != 3 || term.Reason != "Error" || p.Status.ContainerStatuses[0].RestartCount != 0 {
 		t.Fatalf("never: %+v", p.Status.ContainerStatuses[0])
 	}
-	p = e.waitPod("done", 20*time.Second, "Succeeded", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodSucceeded })
+	p = e.waitPod("done", 60*time.Second, "Succeeded", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodSucceeded })
 	if term := p.Status.ContainerStatuses[0].State.Terminated; term == nil || term.Reason != "Completed" {
 		t.Fatalf("onFailure: %+v", p.Status.ContainerStatuses[0])
 	}
 	// Always: restarted, with back-off between the later restarts.
-	p = e.waitPod("always", 20*time.Second, "restarted twice", func(p *v1.Pod) bool {
+	p = e.waitPod("always", 60*time.Second, "restarted twice", func(p *v1.Pod) bool {
 		return len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount >= 2
 	})
 	if last := p.Status.ContainerStatuses[0].LastState.Terminated; last == nil || last.ExitCode != 1 {
@@ -173,7 +173,7 @@ func TestLivenessFailureRestartsWithBackoff(t *testing.T) {
 func TestDeleteIsGracefulAndObjectOutlivesProcess(t *testing.T) {
 	e := startEnv(t, nil)
 	e.create(workloadPod("polite", "--trap-sigterm", "--term-delay", "1500ms"))
-	p := e.waitPod("polite", 20*time.Second, "Running", running)
+	p := e.waitPod("polite", 60*time.Second, "Running", running)
 	pid := p.Status.ContainerStatuses[0].ContainerID[len("process://"):]
 	grace := int64(10)
 	began := time.Now()
@@ -202,7 +202,7 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 	p := workloadPod("kept", "--listen", "$(POD_IP):8080")
 	p.Spec.Containers[0].ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1}
 	e.create(p)
-	p = e.waitPod("kept", 20*time.Second, "Ready", v1.IsPodReady)
+	p = e.waitPod("kept", 60*time.Second, "Ready", v1.IsPodReady)
 	id := p.Status.ContainerStatuses[0].ContainerID
 	e.agent.Close()
 	e.startAgent()
@@ -211,7 +211,7 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 		_, ok := e.agent.podByName("default", "kept")
 		return ok
 	})
-	p = e.waitPod("kept", 20*time.Second, "Ready again", v1.IsPodReady)
+	p = e.waitPod("kept", 60*time.Second, "Ready again", v1.IsPodReady)
 	cs := p.Status.ContainerStatuses[0]
 	if cs.ContainerID != id || cs.RestartCount != 0 || p.Status.PodIP == "" {
 		t.Fatalf("after restart: %+v (want %s, restartCount 0)", cs, id)
@@ -233,7 +233,7 @@ func TestMemoryLimitOOMKilledAndCPULimit(t *testing.T) {
 	if term := p.Status.ContainerStatuses[0].State.Terminated; term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
 		t.Fatalf("hog: %+v", p.Status.ContainerStatuses[0].State)
 	}
-	e.waitPod("burn", 20*time.Second, "Running", running)
+	e.waitPod("burn", 60*time.Second, "Running", running)
 	// Read through the cgroups package, so the test runs on v1 and v2.
 	m, err := cgroups.NewManager("/sys/fs/cgroup", mode, "kennel/node-1")
 	if err != nil {
@@ -271,7 +271,7 @@ func TestCrashLoopBackOffState(t *testing.T) {
 	e.create(workloadPod("crashy", "--crash-after", "50ms", "--exit-code", "2"))
 	// The first restart is immediate; the second waits 30 s, shown as
 	// CrashLoopBackOff with the last exit.
-	p := e.waitPod("crashy", 20*time.Second, "CrashLoopBackOff", func(p *v1.Pod) bool {
+	p := e.waitPod("crashy", 60*time.Second, "CrashLoopBackOff", func(p *v1.Pod) bool {
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false
 		}

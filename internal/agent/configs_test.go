@@ -51,7 +51,7 @@ func TestConfigMapsAndSecretsInEnvAndFiles(t *testing.T) {
 			VolumeMounts: []v1.VolumeMount{{Name: "conf", MountPath: confDir}, {Name: "creds", MountPath: secretDir}},
 		}}}}
 	e.create(p)
-	p = e.waitPod("db", 20*time.Second, "Running", running)
+	p = e.waitPod("db", 60*time.Second, "Running", running)
 	testcluster.Eventually(t, 10*time.Second, "the container's output", func() bool { return strings.Contains(e.log(p, false), "up") })
 	if log := e.log(p, false); !strings.Contains(log, "MODE=primary PASS_LEN=12 CFG_mode=primary OPT=unset") {
 		t.Fatalf("env seen by the container:\n%s", log)
@@ -119,8 +119,8 @@ func TestMissingConfigKeepsPodPending(t *testing.T) {
 	opt.Spec.Containers[0].EnvFrom = []v1.EnvFromSource{{SecretRef: &v1.SecretEnvSource{LocalObjectReference: v1.LocalObjectReference{Name: "absent"}, Optional: ptrBool(true)}}}
 	e.create(p)
 	e.create(opt)
-	e.waitPod("optional", 20*time.Second, "Running despite a missing optional secret", running)
-	p = e.waitPod("waiting", 20*time.Second, "Pending with the reason", func(p *v1.Pod) bool {
+	e.waitPod("optional", 60*time.Second, "Running despite a missing optional secret", running)
+	p = e.waitPod("waiting", 60*time.Second, "Pending with the reason", func(p *v1.Pod) bool {
 		if len(p.Status.ContainerStatuses) == 0 {
 			return false
 		}
@@ -147,7 +147,7 @@ func TestMissingConfigKeepsPodPending(t *testing.T) {
 		Data: map[string]string{"y": "1"}}); err != nil {
 		t.Fatal(err)
 	}
-	e.waitPod("waiting", 20*time.Second, "waiting for the key", func(p *v1.Pod) bool {
+	e.waitPod("waiting", 60*time.Second, "waiting for the key", func(p *v1.Pod) bool {
 		w := p.Status.ContainerStatuses[0].State.Waiting
 		return w != nil && strings.Contains(w.Message, `key "x" not found in configmap "later"`)
 	})
@@ -156,5 +156,5 @@ func TestMissingConfigKeepsPodPending(t *testing.T) {
 	if _, err := client.For[*v1.ConfigMap](e.tc.Admin, "default").Update(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
-	e.waitPod("waiting", 20*time.Second, "Running once its configuration exists", running)
+	e.waitPod("waiting", 60*time.Second, "Running once its configuration exists", running)
 }

@@ -49,7 +49,7 @@ func TestInitContainersRunInOrderBeforeMain(t *testing.T) {
 		shContainer("init-1", "while [ ! -e "+gate+" ]; do sleep 0.05; done; echo init-1 >> "+order),
 		shContainer("init-2", "echo init-2 >> "+order)))
 
-	p := e.waitPod("ordered", 20*time.Second, "init-1 running", func(p *v1.Pod) bool {
+	p := e.waitPod("ordered", 60*time.Second, "init-1 running", func(p *v1.Pod) bool {
 		return len(p.Status.InitContainerStatuses) == 2 && p.Status.InitContainerStatuses[0].State.Running != nil
 	})
 	if p.Status.Phase != v1.PodPending {
@@ -70,7 +70,7 @@ func TestInitContainersRunInOrderBeforeMain(t *testing.T) {
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p = e.waitPod("ordered", 20*time.Second, "Running", running)
+	p = e.waitPod("ordered", 60*time.Second, "Running", running)
 	if p.Status.Phase != v1.PodRunning {
 		t.Fatalf("phase: %s", p.Status.Phase)
 	}
@@ -115,7 +115,7 @@ func TestFailingInitContainer(t *testing.T) {
 	flaky.Spec.RestartPolicy = v1.RestartPolicyOnFailure
 	e.create(flaky)
 
-	p := e.waitPod("stuck", 20*time.Second, "init-1 restarted twice", func(p *v1.Pod) bool {
+	p := e.waitPod("stuck", 60*time.Second, "init-1 restarted twice", func(p *v1.Pod) bool {
 		return len(p.Status.InitContainerStatuses) == 1 && p.Status.InitContainerStatuses[0].RestartCount >= 2
 	})
 	if last := p.Status.InitContainerStatuses[0].LastState.Terminated; last == nil || last.ExitCode != 1 || p.Status.InitContainerStatuses[0].Ready {
@@ -127,7 +127,7 @@ func TestFailingInitContainer(t *testing.T) {
 	}
 	mainWaitsForInit(t, p)
 
-	p = e.waitPod("never", 20*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	p = e.waitPod("never", 60*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
 	ics := p.Status.InitContainerStatuses[0]
 	if term := ics.State.Terminated; term == nil || term.ExitCode != 1 || term.Reason != "Error" || ics.RestartCount != 0 || ics.Ready {
 		t.Fatalf("never: init status %+v", ics)
@@ -137,7 +137,7 @@ func TestFailingInitContainer(t *testing.T) {
 	}
 	mainWaitsForInit(t, p)
 
-	p = e.waitPod("flaky", 20*time.Second, "main restarted", func(p *v1.Pod) bool {
+	p = e.waitPod("flaky", 60*time.Second, "main restarted", func(p *v1.Pod) bool {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
 	})
 	if ics := p.Status.InitContainerStatuses[0]; ics.RestartCount != 2 || !ics.Ready || ics.State.Terminated == nil {
