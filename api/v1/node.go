@@ -161,6 +161,18 @@ type NodeStorageDevice struct {
 	IOPS *resource.Quantity `json:"iops,omitempty"`
 	// Bandwidth is the bytes per second volumes may reserve.
 	Bandwidth *resource.Quantity `json:"bandwidth,omitempty"`
+	// Reserved is what the volumes carved from the device hold of it,
+	// reported by the agent; Capacity/IOPS/Bandwidth less Reserved is
+	// what is left.
+	Reserved *StorageReservation `json:"reserved,omitempty"`
+}
+
+// StorageReservation is what volumes hold of a storage device.
+type StorageReservation struct {
+	Volumes   int32             `json:"volumes"`
+	Capacity  resource.Quantity `json:"capacity"`
+	IOPS      resource.Quantity `json:"iops"`
+	Bandwidth resource.Quantity `json:"bandwidth"`
 }
 
 // NodeNetwork is the node's pod-facing network interface.

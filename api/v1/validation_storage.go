@@ -3,6 +3,8 @@ package v1
 import (
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -194,6 +196,19 @@ func validateStorageClass(c *StorageClass) FieldErrors {
 	if len(c.Parameters) > 512 || size > totalAnnotationSizeLimit {
 		errs = append(errs, FieldError{Type: FieldTooLong, Field: "parameters",
 			Detail: "must have at most 512 parameters and 256 KiB in total"})
+	}
+	for _, k := range []string{ParamReadIOPS, ParamWriteIOPS, ParamReadBandwidth, ParamWriteBandwidth} {
+		if v, ok := c.Parameters[k]; ok {
+			q, err := resource.ParseQuantity(v)
+			if _, whole := q.AsInt64(); err != nil || !whole || q.Sign() < 0 {
+				errs = append(errs, Invalid("parameters."+k, v, "must be a non-negative whole quantity, e.g. \"200\" IOPS or \"50Mi\" bytes per second"))
+			}
+		}
+	}
+	if c.Provisioner == ProvisionerFlex && c.Parameters[ParamFlexDriver] == "" {
+		errs = append(errs, Required("parameters."+ParamFlexDriver, "a kennel.io/flexvolume class names its driver as vendor/driver"))
+	} else if c.Provisioner == ProvisionerFlex {
+		errs = append(errs, invalidMsgs("parameters."+ParamFlexDriver, c.Parameters[ParamFlexDriver], validation.IsQualifiedName(c.Parameters[ParamFlexDriver]))...)
 	}
 	if c.ReclaimPolicy != nil {
 		errs = append(errs, notSupportedValue("reclaimPolicy", *c.ReclaimPolicy,

@@ -41,3 +41,66 @@ const (
 	NodeReasonAgentReady        = "AgentReady"
 	NodeReasonNodeStatusUnknown = "NodeStatusUnknown"
 )
+
+// Volume binding and QoS annotations, parameters and finalizers (the
+// Kubernetes names where Kubernetes has one).
+const (
+	// AnnotationSelectedNode on a claim names the node its volume is to
+	// be provisioned on: set by the scheduler for WaitForFirstConsumer
+	// claims and by the volume binding controller for Immediate ones.
+	AnnotationSelectedNode = "volume.kubernetes.io/selected-node"
+	// AnnotationSelectedDevice on a claim names the storage device of the
+	// selected node (NodeStorageDevice.Name) whose capacity and QoS the
+	// claim reserves.
+	AnnotationSelectedDevice = "kennel.io/selected-device"
+	// AnnotationStorageProvisioner on a claim names the provisioner asked
+	// to provision it.
+	AnnotationStorageProvisioner = "volume.kubernetes.io/storage-provisioner"
+	// AnnotationProvisionedBy on a volume names the provisioner that made
+	// it (and so must delete it).
+	AnnotationProvisionedBy = "pv.kubernetes.io/provisioned-by"
+	// AnnotationVolumeNode and AnnotationVolumeDevice on a volume name
+	// the node and device it was carved from, for reservation accounting.
+	AnnotationVolumeNode   = "kennel.io/storage-node"
+	AnnotationVolumeDevice = "kennel.io/storage-device"
+
+	// The QoS limits of a volume, copied from its class when it is
+	// provisioned (users may set them on volumes they make): IOPS as an
+	// integer, bandwidth as bytes per second ("50Mi").
+	AnnotationQoSReadIOPS       = "qos.kennel.io/read-iops"
+	AnnotationQoSWriteIOPS      = "qos.kennel.io/write-iops"
+	AnnotationQoSReadBandwidth  = "qos.kennel.io/read-bandwidth"
+	AnnotationQoSWriteBandwidth = "qos.kennel.io/write-bandwidth"
+
+	// FinalizerPVCProtection keeps a claim that a pod uses until no pod
+	// does; FinalizerPVProtection keeps a bound volume until it is
+	// released.
+	FinalizerPVCProtection = "kubernetes.io/pvc-protection"
+	FinalizerPVProtection  = "kubernetes.io/pv-protection"
+)
+
+// StorageClass parameters Kennel reads.
+const (
+	// The QoS of a class: each is a limit on every volume of the class
+	// and, summed (read+write), the reservation it holds on its device.
+	ParamReadIOPS       = "readIOPS"
+	ParamWriteIOPS      = "writeIOPS"
+	ParamReadBandwidth  = "readBandwidth"
+	ParamWriteBandwidth = "writeBandwidth"
+	// ParamFSType asks the local driver for a loop-device filesystem
+	// (ext4, xfs) instead of a plain directory; for FlexVolume classes it
+	// is the volume's fsType.
+	ParamFSType = "fsType"
+	// ParamDevice restricts a local class to devices of this name.
+	ParamDevice = "device"
+	// ParamFlexDriver is the "vendor/driver" of a FlexVolume class; the
+	// class's other parameters that are not QoS become the volume's
+	// options.
+	ParamFlexDriver = "driver"
+)
+
+// The provisioners built in to Kennel.
+const (
+	ProvisionerLocal = "kennel.io/local"
+	ProvisionerFlex  = "kennel.io/flexvolume"
+)

@@ -13,6 +13,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/apiserver"
 	"github.com/kennel-dev/kennel/internal/testcluster"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func pod(name, node string) *v1.Pod {
@@ -98,6 +99,25 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 			_, err := client.For[*v1.Pod](node1, "default").Patch(ctx, "on-n1", []byte(`{"metadata":{"labels":{"a":"b"}}}`))
 			return err
 		}, v1.ReasonForbidden},
+		{"node creates a volume carved from its storage", func(ctx context.Context) error {
+			_, err := client.For[*v1.PersistentVolume](node1, "").Create(ctx, localPV("pv-n1", "n1"))
+			return err
+		}, ""},
+		{"node deletes its own volume", func(ctx context.Context) error {
+			_, err := client.For[*v1.PersistentVolume](node1, "").Delete(ctx, "pv-n1", client.DeleteOptions{})
+			return err
+		}, ""},
+		{"node creates a volume of another node", func(ctx context.Context) error {
+			_, err := client.For[*v1.PersistentVolume](node1, "").Create(ctx, localPV("pv-n2", "n2"))
+			return err
+		}, v1.ReasonForbidden},
+		{"node deletes a volume of another node", func(ctx context.Context) error {
+			if _, err := client.For[*v1.PersistentVolume](admin, "").Create(ctx, localPV("pv-other", "n2")); err != nil {
+				return err
+			}
+			_, err := client.For[*v1.PersistentVolume](node1, "").Delete(ctx, "pv-other", client.DeleteOptions{})
+			return err
+		}, v1.ReasonForbidden},
 		{"node creates a configmap", func(ctx context.Context) error {
 			_, err := client.For[*v1.ConfigMap](node1, "default").Create(ctx, configMap("n", nil))
 			return err
@@ -116,6 +136,20 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 	}
 	if p, _ := client.For[*v1.Pod](admin, "default").Get(ctx, "on-n2"); p.Status.Phase == "Running" {
 		t.Fatal("forbidden status write was stored")
+	}
+}
+
+// localPV is a local volume carved from node's storage.
+func localPV(name, node string) *v1.PersistentVolume {
+	return &v1.PersistentVolume{
+		ObjectMeta: v1.ObjectMeta{Name: name, Annotations: map[string]string{v1.AnnotationVolumeNode: node}},
+		Spec: v1.PersistentVolumeSpec{
+			Capacity:               v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:            []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+			PersistentVolumeSource: v1.PersistentVolumeSource{Local: &v1.LocalVolumeSource{Path: "/srv/" + name}},
+			NodeAffinity: &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+				MatchExpressions: []v1.NodeSelectorRequirement{{Key: v1.LabelHostname, Operator: v1.NodeSelectorOpIn, Values: []string{node}}}}}}},
+		},
 	}
 }
 

@@ -59,6 +59,11 @@ func authorizeNodeWrite(id *Identity, info *requestInfo) error {
 			return nil // the handler checks that the pod is bound to this node
 		}
 		return forbidden(id, info, "a node may write only the status of pods bound to it")
+	case "persistentvolumes":
+		if id.Node != "" {
+			return nil // the handler checks the volume is carved from this node
+		}
+		return forbidden(id, info, "a node token must register its Node before it writes volumes")
 	case "events":
 		if info.Verb == verbCreate || info.Verb == verbUpdate || info.Verb == verbPatch {
 			return nil
@@ -68,7 +73,8 @@ func authorizeNodeWrite(id *Identity, info *requestInfo) error {
 }
 
 // authorizeObject checks rules that need the object: a node token may
-// only create its own Node and Lease and touch pods bound to it.
+// only create its own Node and Lease, touch pods bound to it, and write
+// the local volumes carved from its own devices.
 func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName string) error {
 	if id.Role != RoleNode {
 		return nil
@@ -84,6 +90,11 @@ func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName
 		}
 		if m.Name != id.Node {
 			return forbidden(id, info, "a node may write only its own Lease "+quote(id.Node))
+		}
+	case "persistentvolumes":
+		if m.Annotations[v1.AnnotationVolumeNode] != id.Node {
+			return forbidden(id, info, "a node may write only the volumes carved from its own storage (annotation "+
+				v1.AnnotationVolumeNode+"="+quote(id.Node)+")")
 		}
 	case "pods":
 		if nodeName != id.Node {
