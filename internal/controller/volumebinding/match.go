@@ -1,0 +1,212 @@
+package volumebinding
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+)
+
+// classOf is the class a claim is of, and its name: the one it names, or,
+// when it names none (nil, not ""), the default class. The class is nil
+// when the name is "" (the claim binds only to volumes of no class) or
+// names no class in the cache.
+func (vc *Controller) classOf(claim *v1.PersistentVolumeClaim) (*v1.StorageClass, string) {
+	if n := claim.Spec.StorageClassName; n != nil {
+		if *n == "" {
+			return nil, ""
+		}
+		c, _ := vc.classes.Get(*n)
+		return c, *n
+	}
+	if c := defaultClass(vc.classes.List()); c != nil {
+		return c, c.Name
+	}
+	return nil, ""
+}
+
+// defaultClass is the class annotated as the default; of several, the
+// newest (then the first by name), as Kubernetes chooses.
+func defaultClass(classes []*v1.StorageClass) *v1.StorageClass {
+	var best *v1.StorageClass
+	for _, c := range classes {
+		if c.Annotations[v1.AnnotationDefaultStorageClass] != "true" {
+			continue
+		}
+		if best == nil || newer(c.CreationTimestamp, best.CreationTimestamp) {
+			best = c
+		}
+	}
+	return best
+}
+
+func newer(a, b *v1.Time) bool {
+	return a != nil && (b == nil || a.After(b.Time))
+}
+
+// findVolume is the volume to bind an unbound claim of class className
+// to: of the volumes free for it that match, one pre-bound to the claim by
+// name, else the smallest (then the first by name). node, when set, is the
+// node the claim's pod goes to, which the volume's node affinity must
+// admit.
+func (vc *Controller) findVolume(claim *v1.PersistentVolumeClaim, className, node string) *v1.PersistentVolume {
+	var n *v1.Node
+	if node != "" {
+		var ok bool
+		if n, ok = vc.nodes.Get(node); !ok {
+			// Only a name: matchFields on metadata.name still work.
+			n = &v1.Node{ObjectMeta: v1.ObjectMeta{Name: node}}
+		}
+	}
+	return bestVolume(claim, className, n, vc.volumes.List())
+}
+
+// bestVolume is findVolume over pvs, which are in name order.
+func bestVolume(claim *v1.PersistentVolumeClaim, className string, node *v1.Node, pvs []*v1.PersistentVolume) *v1.PersistentVolume {
+	var best *v1.PersistentVolume
+	for _, pv := range pvs {
+		prebound := preboundTo(pv, claim)
+		if pv.DeletionTimestamp != nil || (pv.Spec.ClaimRef != nil && !prebound) {
+			continue
+		}
+		if mismatch(claim, className, pv, node) != "" {
+			continue
+		}
+		if prebound {
+			return pv
+		}
+		if best == nil || pv.Spec.Capacity.Storage().Cmp(*best.Spec.Capacity.Storage()) < 0 {
+			best = pv
+		}
+	}
+	return best
+}
+
+// preboundTo reports whether an operator reserved pv for claim by naming
+// it in the volume's claimRef, without a UID.
+func preboundTo(pv *v1.PersistentVolume, claim *v1.PersistentVolumeClaim) bool {
+	r := pv.Spec.ClaimRef
+	return r != nil && r.UID == "" && r.Namespace == claim.Namespace && r.Name == claim.Name
+}
+
+// mismatch says why pv cannot serve claim, of class className, or "" when
+// it can. node, when not nil, is where the claim's pod goes.
+func mismatch(claim *v1.PersistentVolumeClaim, className string, pv *v1.PersistentVolume, node *v1.Node) string {
+	if pv.Spec.StorageClassName != className {
+		return fmt.Sprintf("storage class %q is not the claim's %q", pv.Spec.StorageClassName, className)
+	}
+	want, have := claim.Spec.Resources.Requests.Storage(), pv.Spec.Capacity.Storage()
+	if have.Cmp(*want) < 0 {
+		return fmt.Sprintf("capacity %s is less than the %s requested", have, want)
+	}
+	for _, m := range claim.Spec.AccessModes {
+		if !slices.Contains(pv.Spec.AccessModes, m) {
+			return fmt.Sprintf("access modes %v do not include %s", pv.Spec.AccessModes, m)
+		}
+	}
+	if claim.Spec.Selector != nil && !claim.Spec.Selector.Matches(pv.Labels) {
+		return "labels do not match the claim's selector"
+	}
+	if a, b := volumeMode(claim.Spec.VolumeMode), volumeMode(pv.Spec.VolumeMode); a != b {
+		return fmt.Sprintf("volume mode %s is not the claim's %s", b, a)
+	}
+	if node != nil && !admits(pv.Spec.NodeAffinity, node) {
+		return fmt.Sprintf("node affinity does not admit node %s", node.Name)
+	}
+	return ""
+}
+
+func volumeMode(m *v1.PersistentVolumeMode) v1.PersistentVolumeMode {
+	if m == nil {
+		return v1.PersistentVolumeFilesystem
+	}
+	return *m
+}
+
+// admits reports whether a volume's node affinity lets it be used from
+// node: its terms are ORed, a term's requirements ANDed.
+func admits(a *v1.VolumeNodeAffinity, node *v1.Node) bool {
+	if a == nil || a.Required == nil {
+		return true
+	}
+	for i := range a.Required.NodeSelectorTerms {
+		if termMatches(&a.Required.NodeSelectorTerms[i], node) {
+			return true
+		}
+	}
+	return false
+}
+
+// termMatches ANDs a term's requirements; a term without any matches no
+// node, as in Kubernetes. The only field matchFields knows is
+// metadata.name. (The scheduler's NodeSelector plugin applies the same
+// rules to pods.)
+func termMatches(t *v1.NodeSelectorTerm, node *v1.Node) bool {
+	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
+		return false
+	}
+	for i := range t.MatchExpressions {
+		r := &t.MatchExpressions[i]
+		v, ok := node.Labels[r.Key]
+		if !requirementMatches(r, v, ok) {
+			return false
+		}
+	}
+	for i := range t.MatchFields {
+		r := &t.MatchFields[i]
+		if r.Key != "metadata.name" || !requirementMatches(r, node.Name, true) {
+			return false
+		}
+	}
+	return true
+}
+
+// requirementMatches applies one requirement to a label's value (present
+// tells whether the node has the label at all).
+func requirementMatches(r *v1.NodeSelectorRequirement, value string, present bool) bool {
+	switch r.Operator {
+	case v1.NodeSelectorOpIn:
+		return present && slices.Contains(r.Values, value)
+	case v1.NodeSelectorOpNotIn:
+		return !present || !slices.Contains(r.Values, value)
+	case v1.NodeSelectorOpExists:
+		return present
+	case v1.NodeSelectorOpDoesNotExist:
+		return !present
+	case v1.NodeSelectorOpGt, v1.NodeSelectorOpLt:
+		if !present || len(r.Values) != 1 {
+			return false
+		}
+		have, err1 := strconv.ParseInt(value, 10, 64)
+		want, err2 := strconv.ParseInt(r.Values[0], 10, 64)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		if r.Operator == v1.NodeSelectorOpGt {
+			return have > want
+		}
+		return have < want
+	}
+	return false
+}
+
+// inTopology reports whether a class may provision on node: any of its
+// allowed topology terms matches (all of a term's label requirements
+// hold), or it sets none.
+func inTopology(class *v1.StorageClass, node *v1.Node) bool {
+	if len(class.AllowedTopologies) == 0 {
+		return true
+	}
+	for _, t := range class.AllowedTopologies {
+		ok := true
+		for _, r := range t.MatchLabelExpressions {
+			v, present := node.Labels[r.Key]
+			ok = ok && present && slices.Contains(r.Values, v)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
