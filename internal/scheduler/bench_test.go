@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkSchedule -benchmem ./internal/scheduler/
 func BenchmarkSchedule(b *testing.B) {
-	profile, err := framework.NewProfile(DefaultPlugins()...)
+	profile, err := framework.NewProfile(DefaultPlugins(noVolumes{}, noVolumes{})...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,4 +57,18 @@ func BenchmarkSchedule(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// noVolumes is a cluster without claims, volumes or classes: the
+// benchmark's pod has no claims, so VolumeBinding looks nothing up.
+type noVolumes struct{}
+
+func (noVolumes) Node(string) (*v1.Node, bool)                           { return nil, false }
+func (noVolumes) Claim(string, string) (*v1.PersistentVolumeClaim, bool) { return nil, false }
+func (noVolumes) Claims() []*v1.PersistentVolumeClaim                    { return nil }
+func (noVolumes) Volume(string) (*v1.PersistentVolume, bool)             { return nil, false }
+func (noVolumes) Volumes() []*v1.PersistentVolume                        { return nil }
+func (noVolumes) StorageClass(string) (*v1.StorageClass, bool)           { return nil, false }
+func (noVolumes) UpdateClaim(context.Context, *v1.PersistentVolumeClaim) (*v1.PersistentVolumeClaim, error) {
+	return nil, errors.New("scheduler: benchmark: no API server")
 }

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -66,17 +67,21 @@ type nodeSpec struct {
 	unschedulable     bool
 	labels            map[string]string
 	taints            []v1.Taint
+	storage           []v1.NodeStorageDevice
 }
 
-// addNode creates the node, then reports its allocatable resources and
-// Ready condition through the status subresource.
+// addNode creates the node, then reports its allocatable resources,
+// storage devices and Ready condition through the status subresource.
 func (e *env) addNode(n nodeSpec) {
 	e.t.Helper()
 	if n.pods == "" {
 		n.pods = "110"
 	}
+	// The agent labels its node with its hostname.
+	labels := map[string]string{v1.LabelHostname: n.name}
+	maps.Copy(labels, n.labels)
 	created, err := e.nodes().Create(e.ctx, &v1.Node{
-		ObjectMeta: v1.ObjectMeta{Name: n.name, Labels: n.labels},
+		ObjectMeta: v1.ObjectMeta{Name: n.name, Labels: labels},
 		Spec:       v1.NodeSpec{Unschedulable: n.unschedulable, Taints: n.taints},
 	})
 	if err != nil {
@@ -91,6 +96,7 @@ func (e *env) addNode(n nodeSpec) {
 			v1.ResourceCPU: resource.MustParse(n.cpu), v1.ResourceMemory: resource.MustParse(n.memory), v1.ResourcePods: resource.MustParse(n.pods),
 		},
 		Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: ready, Reason: v1.NodeReasonAgentReady}},
+		Storage:    n.storage,
 	}
 	if _, err := e.nodes().UpdateStatus(e.ctx, created); err != nil {
 		e.t.Fatalf("node %s status: %v", n.name, err)

@@ -16,7 +16,8 @@ import (
 // looked at again; the informer usually delivers that version first.
 const conflictRetry = 100 * time.Millisecond
 
-// sync schedules one pod: decide on a node, then bind to it.
+// sync schedules one pod: decide on a node, prepare it (PreBind), then
+// bind to it.
 func (s *Scheduler) sync(ctx context.Context, key string) error {
 	pod, ok := s.pods.Get(key)
 	if !ok || !s.responsibleFor(pod) || s.cache.isAssumed(pod) {
@@ -24,7 +25,7 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 		return nil
 	}
 	moves := s.moveCount()
-	node, err := s.decide(ctx, pod)
+	res, err := s.decide(ctx, pod)
 	var fit *framework.FitError
 	switch {
 	case errors.As(err, &fit):
@@ -32,21 +33,48 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 	case err != nil:
 		return fmt.Errorf("scheduler: pod %s: %w", key, err)
 	}
-	return s.bind(ctx, pod, node)
+	if err := s.preBind(ctx, pod, res); err != nil {
+		return err
+	}
+	return s.bind(ctx, pod, res.NodeName)
 }
 
 // decide runs the profile over a snapshot of the cache and assumes the pod
 // onto the chosen node, all under one lock, so that the next decision sees
 // this one even before the binding is written.
-func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod) (string, error) {
+func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod) (framework.ScheduleResult, error) {
 	s.decideMu.Lock()
 	defer s.decideMu.Unlock()
 	res, err := s.profile.Schedule(ctx, pod, s.cache.snapshot())
 	if err != nil {
-		return "", err
+		return res, err
 	}
 	s.cache.assume(pod, res.NodeName)
-	return res.NodeName, nil
+	return res, nil
+}
+
+// preBind runs the PreBind plugins for the assumed pod. When one fails the
+// pod is forgotten: Unschedulable (the room was taken meanwhile, an object
+// changed) decides it again shortly, Error retries it with back-off.
+func (s *Scheduler) preBind(ctx context.Context, pod *v1.Pod, res framework.ScheduleResult) error {
+	st := s.profile.RunPreBind(ctx, res.State, pod, res.NodeName)
+	if st.IsSuccess() {
+		return nil
+	}
+	s.cache.forget(pod)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err() // stopping
+	case st.Code() == framework.Unschedulable:
+		controller.LoggerFrom(ctx).Debug("decision no longer holds; deciding again",
+			"node", res.NodeName, "plugin", st.Plugin(), "reason", st.Message())
+		return controller.RequeueAfter(conflictRetry)
+	}
+	err := st.Err()
+	if err == nil {
+		err = errors.New(st.Message())
+	}
+	return fmt.Errorf("scheduler: pod %s: prebind on node %s: plugin %s: %w", v1.ObjectKey(pod), res.NodeName, st.Plugin(), err)
 }
 
 // bind sets the pod's spec.nodeName, conditionally on the resourceVersion

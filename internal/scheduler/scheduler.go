@@ -34,7 +34,9 @@ type Config struct {
 	// no scheduler.
 	Name string
 	// Profile is the plugin pipeline; nil means one built from
-	// DefaultPlugins.
+	// DefaultPlugins over the scheduler's own informers. A profile
+	// without VolumeBinding places pods without regard to their
+	// volumes.
 	Profile *framework.Profile
 	// Clock times back-off and event timestamps; nil means the system
 	// clock.
@@ -67,15 +69,22 @@ func (c Config) Validate() error {
 }
 
 // DefaultPlugins is the default pipeline, in the order filters run:
-// cheap checks of the node first, resources last. New plugins (storage,
-// network bandwidth, extenders) are added here.
-func DefaultPlugins() []framework.ProfilePlugin {
+// cheap checks of the node first, then volumes, resources last.
+// VolumeBinding reads claims, volumes, classes and nodes from volumes and
+// writes the nodes it selects for claims through claims; New passes the
+// scheduler's informers and client. It filters before NodeResourcesFit
+// because a bound volume that pins the pod to another node is the reason
+// that never goes away: "Insufficient memory" for a node the pod can
+// never use would send the user after the wrong fix. New plugins
+// (network bandwidth, extenders) are added here.
+func DefaultPlugins(volumes plugins.VolumeListers, claims plugins.ClaimWriter) []framework.ProfilePlugin {
 	return []framework.ProfilePlugin{
 		{Plugin: plugins.NodeUnschedulable{}},
 		{Plugin: plugins.NodeReady{}},
 		{Plugin: plugins.NodeSelector{}, Weight: 2},
 		{Plugin: plugins.TaintToleration{}, Weight: 3},
 		{Plugin: plugins.NodeRuntime{}},
+		{Plugin: plugins.NewVolumeBinding(volumes, claims)},
 		{Plugin: plugins.NodeResourcesFit{}},
 		{Plugin: plugins.LeastAllocated{}, Weight: 1},
 	}
@@ -91,16 +100,17 @@ type Scheduler struct {
 	backoff  [2]time.Duration // initial, max
 	recorder *events.Recorder
 
-	pods  *client.Informer[*v1.Pod]
-	nodes *client.Informer[*v1.Node]
-	cache *cache
-	ctrl  *controller.Controller
+	pods    *client.Informer[*v1.Pod]
+	nodes   *client.Informer[*v1.Node]
+	volumes *volumeCaches
+	cache   *cache
+	ctrl    *controller.Controller
 
 	decideMu sync.Mutex // one decision at a time
 
 	mu            sync.Mutex
 	unschedulable map[string]int // pod key → failed attempts in a row
-	moves         uint64         // times retryUnschedulable ran
+	moves         uint64         // times waiting pods were woken (retryUnschedulable, retryNamespace)
 }
 
 // New builds a scheduler that talks to the API server through c; it
@@ -116,16 +126,20 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = withDefaults(cfg)
-	if cfg.Profile == nil {
-		p, err := framework.NewProfile(DefaultPlugins()...)
+	s := &Scheduler{
+		c: c, log: log.With("component", "scheduler"), name: cfg.Name, clock: cfg.Clock,
+		backoff: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff}, cache: newCache(), unschedulable: map[string]int{},
+	}
+	s.pods = client.NewInformer(client.For[*v1.Pod](c, ""), client.ListOptions{}, s.log)
+	s.nodes = client.NewInformer(client.For[*v1.Node](c, ""), client.ListOptions{}, s.log)
+	s.volumes = newVolumeCaches(c, s.nodes, s.log)
+	s.profile = cfg.Profile
+	if s.profile == nil {
+		p, err := framework.NewProfile(DefaultPlugins(s.volumes, s.volumes)...)
 		if err != nil {
 			return nil, fmt.Errorf("scheduler: default profile: %w", err)
 		}
-		cfg.Profile = p
-	}
-	s := &Scheduler{
-		c: c, log: log.With("component", "scheduler"), name: cfg.Name, profile: cfg.Profile, clock: cfg.Clock,
-		backoff: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff}, cache: newCache(), unschedulable: map[string]int{},
+		s.profile = p
 	}
 	s.recorder = newRecorder(c, cfg, s.log)
 	ctrl, err := controller.New("scheduler", s.sync, controller.Options{Workers: cfg.Workers, Logger: s.log, Clock: cfg.Clock})
@@ -133,10 +147,9 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	s.ctrl = ctrl
-	s.pods = client.NewInformer(client.For[*v1.Pod](c, ""), client.ListOptions{}, s.log)
-	s.nodes = client.NewInformer(client.For[*v1.Node](c, ""), client.ListOptions{}, s.log)
 	s.pods.AddHandler(client.HandlerFuncs{AddFunc: s.onPodAdd, UpdateFunc: s.onPodUpdate, DeleteFunc: s.onPodDelete})
 	s.nodes.AddHandler(client.HandlerFuncs{AddFunc: s.onNodeAdd, UpdateFunc: s.onNodeUpdate, DeleteFunc: s.onNodeDelete})
+	s.watchVolumes()
 	return s, nil
 }
 
@@ -159,14 +172,15 @@ func withDefaults(cfg Config) Config {
 }
 
 // Run schedules until ctx ends; call it once. It starts placing pods only
-// once both caches are filled, so that it never overlooks pods already
-// bound.
+// once every cache is filled, so that it never overlooks pods already
+// bound or volumes already holding a device.
 func (s *Scheduler) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.pods.Run(ctx) })
 	wg.Go(func() { s.nodes.Run(ctx) })
-	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) {
+	s.volumes.run(ctx, &wg)
+	if !s.pods.WaitForSync(ctx) || !s.nodes.WaitForSync(ctx) || !s.volumes.waitForSync(ctx) {
 		return
 	}
 	s.log.Info("scheduler started", "schedulerName", s.name, "plugins", s.profile.Plugins())
@@ -274,7 +288,22 @@ func (s *Scheduler) onNodeDelete(obj any) {
 func nodeChanged(old, node *v1.Node) bool {
 	return !reflect.DeepEqual(old.Spec, node.Spec) || !maps.Equal(old.Labels, node.Labels) ||
 		!sameResources(old.Status.Allocatable, node.Status.Allocatable) ||
-		nodeReadyStatus(old) != nodeReadyStatus(node)
+		nodeReadyStatus(old) != nodeReadyStatus(node) || !sameDevices(old.Status.Storage, node.Status.Storage)
+}
+
+// sameDevices compares storage devices by what volumes may reserve of
+// them, not by the reservations the agent reports (the scheduler counts
+// those itself, from the volumes).
+func sameDevices(a, b []v1.NodeStorageDevice) bool {
+	strip := func(ds []v1.NodeStorageDevice) []v1.NodeStorageDevice {
+		out := make([]v1.NodeStorageDevice, len(ds))
+		for i, d := range ds {
+			d.Reserved = nil
+			out[i] = d
+		}
+		return out
+	}
+	return len(a) == len(b) && reflect.DeepEqual(strip(a), strip(b))
 }
 
 func sameResources(a, b v1.ResourceList) bool {

@@ -4,6 +4,7 @@
 // Profile that chains them into the pipeline
 //
 //	PreFilter → Filter (per node) → Score (per feasible node) → select
+//	  → (the scheduler assumes the pod) → PreBind → (the scheduler binds)
 //
 // described in ../README.md. It knows no plugin and no API server: plugins
 // live in ../plugins, the loop that feeds pods through a Profile in the
@@ -132,7 +133,7 @@ type StateKey string
 
 // CycleState carries what plugins compute once per pod and scheduling
 // cycle (the pod's summed requests, its parsed affinity) from PreFilter to
-// Filter and Score. It is safe for concurrent use.
+// Filter, Score and PreBind. It is safe for concurrent use.
 type CycleState struct {
 	mu   sync.RWMutex
 	data map[StateKey]any
@@ -203,6 +204,21 @@ type ScorePlugin interface {
 // rewrites scores in place into MinNodeScore..MaxNodeScore.
 type ScoreNormalizer interface {
 	NormalizeScore(ctx context.Context, state *CycleState, pod *v1.Pod, scores []NodeScore) *Status
+}
+
+// PreBindPlugin runs after the scheduler has chosen nodeName for pod and
+// assumed the pod there, and before it writes the binding: the place to
+// write what the pod needs on that node first (the selected node of its
+// volume claims). Plugins run in Profile order and the first non-success
+// stops the binding; the scheduler then forgets the assumed pod.
+// Unschedulable means the decision no longer holds (the room it counted
+// on was taken by a pod decided meanwhile, or an object it read changed):
+// the pod is decided again shortly. Error retries the pod with back-off.
+// PreBind runs outside the scheduler's decision lock, so it may be called
+// for several pods at once, and it must re-check what it relies on.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status
 }
 
 // NodeScore is one node's score from one plugin.

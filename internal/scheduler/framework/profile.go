@@ -22,6 +22,7 @@ type Profile struct {
 	preFilters []PreFilterPlugin
 	filters    []FilterPlugin
 	scorers    []weightedScorer
+	preBinds   []PreBindPlugin
 }
 
 type weightedScorer struct {
@@ -60,6 +61,9 @@ func NewProfile(plugins ...ProfilePlugin) (*Profile, error) {
 		if s, ok := e.Plugin.(ScorePlugin); ok {
 			p.scorers, used = append(p.scorers, weightedScorer{s, max(e.Weight, 1)}), true
 		}
+		if pb, ok := e.Plugin.(PreBindPlugin); ok {
+			p.preBinds, used = append(p.preBinds, pb), true
+		}
 		if !used {
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d] (%s): implements no extension point", i, name)
 		}
@@ -80,6 +84,9 @@ func (p *Profile) Plugins() map[string][]string {
 	for _, pl := range p.scorers {
 		out["Score"] = append(out["Score"], fmt.Sprintf("%s(weight=%d)", pl.Name(), pl.weight))
 	}
+	for _, pl := range p.preBinds {
+		out["PreBind"] = append(out["PreBind"], pl.Name())
+	}
 	return out
 }
 
@@ -89,6 +96,8 @@ type ScheduleResult struct {
 	NodeName string
 	// Evaluated is the number of nodes filtered; Feasible of those passed.
 	Evaluated, Feasible int
+	// State is the cycle's state, handed on to RunPreBind.
+	State *CycleState
 }
 
 // Schedule runs the pipeline for pod over nodes, which the caller sorts
@@ -111,7 +120,7 @@ func (p *Profile) Schedule(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) 
 	if len(feasible) == 0 {
 		return ScheduleResult{}, &FitError{Pod: pod, NumAllNodes: len(nodes), Diagnosis: diagnosis}
 	}
-	res := ScheduleResult{Evaluated: len(nodes), Feasible: len(feasible), NodeName: feasible[0].Name()}
+	res := ScheduleResult{Evaluated: len(nodes), Feasible: len(feasible), NodeName: feasible[0].Name(), State: state}
 	if len(feasible) == 1 {
 		return res, nil // nothing to rank
 	}
@@ -165,6 +174,21 @@ func (p *Profile) filterNodes(ctx context.Context, state *CycleState, pod *v1.Po
 func (p *Profile) RunFilters(ctx context.Context, state *CycleState, pod *v1.Pod, node *NodeInfo) *Status {
 	for _, pl := range p.filters {
 		if s := pl.Filter(ctx, state, pod, node); !s.IsSuccess() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunPreBind runs the PreBind plugins for pod on the chosen node, in
+// order, stopping at the first that fails, whose status it returns; state
+// is the ScheduleResult's (a fresh one when nil).
+func (p *Profile) RunPreBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	if state == nil {
+		state = NewCycleState()
+	}
+	for _, pl := range p.preBinds {
+		if s := pl.PreBind(ctx, state, pod, nodeName); !s.IsSuccess() {
 			return s.WithPlugin(pl.Name())
 		}
 	}

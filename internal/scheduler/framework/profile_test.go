@@ -226,3 +226,56 @@ func TestCycleState(t *testing.T) {
 		t.Fatal("Read of a missing key succeeded")
 	}
 }
+
+// binder is a PreBind-only plugin that records its calls and fails when
+// told to.
+type binder struct {
+	name  string
+	fail  *Status
+	calls *[]string
+}
+
+func (b binder) Name() string { return b.name }
+
+func (b binder) PreBind(_ context.Context, state *CycleState, _ *v1.Pod, node string) *Status {
+	v, _ := ReadAs[string](state, "seen")
+	*b.calls = append(*b.calls, b.name+":"+node+":"+v)
+	return b.fail
+}
+
+// stateWriter writes into the cycle state in PreFilter, for PreBind to
+// read.
+type stateWriter struct{}
+
+func (stateWriter) Name() string { return "Writer" }
+
+func (stateWriter) PreFilter(_ context.Context, state *CycleState, _ *v1.Pod) *Status {
+	state.Write("seen", "from-prefilter")
+	return nil
+}
+
+func TestRunPreBindInOrderStopsAtFirstFailure(t *testing.T) {
+	var calls []string
+	p := mustProfile(t, ProfilePlugin{Plugin: stateWriter{}},
+		ProfilePlugin{Plugin: binder{name: "A", calls: &calls}},
+		ProfilePlugin{Plugin: binder{name: "B", calls: &calls, fail: NewStatus(Unschedulable, "taken")}},
+		ProfilePlugin{Plugin: binder{name: "C", calls: &calls}})
+	if got := p.Plugins()["PreBind"]; strings.Join(got, ",") != "A,B,C" {
+		t.Fatalf("PreBind plugins = %v, want A,B,C", got)
+	}
+	res, err := p.Schedule(context.Background(), &v1.Pod{}, nodes("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.RunPreBind(context.Background(), res.State, &v1.Pod{}, res.NodeName)
+	if s.Code() != Unschedulable || s.Plugin() != "B" || s.Message() != "taken" {
+		t.Fatalf("status = %s from %q: %q, want Unschedulable from B: taken", s.Code(), s.Plugin(), s.Message())
+	}
+	// The state of the cycle reaches PreBind; C never runs.
+	if want := "A:a:from-prefilter B:a:from-prefilter"; strings.Join(calls, " ") != want {
+		t.Fatalf("calls = %q, want %q", strings.Join(calls, " "), want)
+	}
+	if s := mustProfile(t, ProfilePlugin{Plugin: stateWriter{}}).RunPreBind(context.Background(), nil, &v1.Pod{}, "a"); !s.IsSuccess() {
+		t.Fatalf("a profile without PreBind plugins: %s", s.Message())
+	}
+}

@@ -2,7 +2,8 @@
 // Filters drop the nodes a pod cannot run on, each with a named reason a
 // user is shown; scorers rank the nodes left. The scheduler package wires
 // them into its default Profile; every plugin's zero value is ready to
-// use.
+// use, except VolumeBinding's, which NewVolumeBinding builds over the
+// scheduler's listers.
 //
 //	NodeUnschedulable  filter  cordoned nodes (spec.unschedulable)
 //	NodeReady          filter  nodes whose Ready condition is not True
@@ -13,4 +14,7 @@
 //	NodeRuntime        filter  pods with images on nodes that cannot run them
 //	NodeResourcesFit   filter  cpu, memory, pods and advertised extended resources
 //	LeastAllocated     score   the node with the most cpu and memory left
+//	VolumeBinding      filter  claims: bound volumes' node affinity, room for
+//	                           unbound local claims on a storage device
+//	                   prebind selected node and device on those claims
 package plugins

@@ -1,0 +1,245 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/volume"
+)
+
+// VolumeBindingName is the VolumeBinding plugin's name.
+const VolumeBindingName = "VolumeBinding"
+
+// The reasons VolumeBinding rejects a node for, besides the claim, volume
+// and class lookups (ClaimNotFoundReason …) and the ledger's
+// volume.ReasonCapacity, ReasonIOPS, ReasonBandwidth and ReasonNoDevice
+// ("insufficient storage IOPS"), which it passes on as they are.
+const (
+	// ReasonVolumeNodeAffinityConflict: a bound volume's node affinity
+	// does not admit the node; this is how a local volume keeps its pods
+	// on its node.
+	ReasonVolumeNodeAffinityConflict = "node(s) had volume node affinity conflict"
+	// ReasonUnboundImmediateClaims rejects every node while a claim of an
+	// Immediate class (or of no class) waits for the volume binding
+	// controller; the pod is tried again when the claim changes.
+	ReasonUnboundImmediateClaims = "pod has unbound immediate PersistentVolumeClaims"
+	// ReasonSelectedNodeConflict: an unbound claim is already headed for
+	// another node (selected for an earlier pod that uses it too).
+	ReasonSelectedNodeConflict = "node(s) didn't match the node selected for a PersistentVolumeClaim"
+	// ReasonAllowedTopologies: the class of an unbound
+	// WaitForFirstConsumer claim does not allow the node's topology.
+	ReasonAllowedTopologies = "node(s) didn't match the StorageClass's allowedTopologies"
+)
+
+// VolumeListers reads nodes, claims, volumes and classes from the
+// scheduler's informer caches. Lookups report false for what the cache
+// does not hold, lists are in key order, and nothing fails or blocks; the
+// caches may lag the API server, which VolumeBinding allows for by
+// remembering its own writes (assumed claims) and by writing
+// conditionally.
+type VolumeListers interface {
+	Node(name string) (*v1.Node, bool)
+	Claim(namespace, name string) (*v1.PersistentVolumeClaim, bool)
+	Claims() []*v1.PersistentVolumeClaim
+	Volume(name string) (*v1.PersistentVolume, bool)
+	Volumes() []*v1.PersistentVolume
+	StorageClass(name string) (*v1.StorageClass, bool)
+}
+
+// ClaimWriter writes claims for VolumeBinding's PreBind. UpdateClaim is
+// conditional on the claim's resourceVersion and returns the API
+// server's error as it is (v1.IsConflict when the claim changed since it
+// was read, v1.IsNotFound when it is gone); it is not retried: the pod
+// is decided again instead, from the newer claim.
+type ClaimWriter interface {
+	UpdateClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) (*v1.PersistentVolumeClaim, error)
+}
+
+// VolumeBinding places pods with persistent volume claims. A bound
+// claim's volume must admit the node (a local volume pins its pods to its
+// node). An unbound claim of an Immediate class keeps the pod waiting for
+// the volume binding controller. An unbound WaitForFirstConsumer claim of
+// the local provisioner needs a storage device of the node with room for
+// its capacity and QoS reservation, counted together with the pod's other
+// such claims and everything the devices already hold (volume.Ledger),
+// or an Available volume made in advance on that node; its class's
+// allowedTopologies must admit the node. Claims of other provisioners
+// are provisioned wherever the pod goes.
+//
+// In PreBind it writes the chosen node and device on each such claim
+// (the selected-node and selected-device annotations), for the node's
+// provisioner to carve the volume. Each reservation is checked again and
+// remembered (an assumed claim) under one lock before it is written, so
+// pods decided in a burst, or bound concurrently, never over-commit a
+// device, even before the informer shows the claims annotated.
+type VolumeBinding struct {
+	listers VolumeListers
+	claims  ClaimWriter
+
+	mu      sync.Mutex
+	assumed map[string]assumedClaim // by claim UID
+}
+
+// assumedClaim is a claim this plugin selected a node for, until the
+// informer shows the result.
+type assumedClaim struct {
+	namespace, name string
+	// at is the node and device; Device is "" for a claim that is to
+	// bind the volume made in advance named volume.
+	at     volume.DeviceKey
+	demand volume.Demand
+	volume string
+}
+
+var (
+	_ framework.PreFilterPlugin = (*VolumeBinding)(nil)
+	_ framework.FilterPlugin    = (*VolumeBinding)(nil)
+	_ framework.PreBindPlugin   = (*VolumeBinding)(nil)
+)
+
+// NewVolumeBinding returns the plugin reading from listers and writing
+// claims through claims. One plugin must serve every decision of a
+// scheduler: its assumed claims are what keep a burst from
+// over-committing a device.
+func NewVolumeBinding(listers VolumeListers, claims ClaimWriter) *VolumeBinding {
+	return &VolumeBinding{listers: listers, claims: claims, assumed: map[string]assumedClaim{}}
+}
+
+// Name is VolumeBindingName.
+func (*VolumeBinding) Name() string { return VolumeBindingName }
+
+const volumesKey framework.StateKey = VolumeBindingName + "/volumes"
+
+// PreFilter looks up the pod's claims, their volumes and classes once,
+// and rejects every node when a claim is missing, being deleted, or waits
+// for the controller.
+func (pl *VolumeBinding) PreFilter(_ context.Context, state *framework.CycleState, pod *v1.Pod) *framework.Status {
+	if !hasClaims(pod) {
+		return nil
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pv, s := pl.podVolumesLocked(pod)
+	if s != nil {
+		return s
+	}
+	if !pv.empty() {
+		state.Write(volumesKey, pv)
+	}
+	return nil
+}
+
+// Filter rejects a node the pod's volumes cannot be used from, or whose
+// devices cannot hold its unbound local claims.
+func (pl *VolumeBinding) Filter(_ context.Context, state *framework.CycleState, _ *v1.Pod, n *framework.NodeInfo) *framework.Status {
+	pv, ok := framework.ReadAs[*podVolumes](state, volumesKey)
+	if !ok {
+		return nil
+	}
+	if n.Node == nil {
+		return framework.NewStatus(framework.Unschedulable, ReasonVolumeNodeAffinityConflict)
+	}
+	_, s := pv.fits(n.Node)
+	return s
+}
+
+// PreBind selects nodeName (and a device) for each unbound local claim of
+// the pod, checked again against every reservation the informers and
+// this plugin know of. A claim already selected for the node is left as
+// it is.
+func (pl *VolumeBinding) PreBind(ctx context.Context, _ *framework.CycleState, pod *v1.Pod, nodeName string) *framework.Status {
+	if !hasClaims(pod) {
+		return nil
+	}
+	node, ok := pl.listers.Node(nodeName)
+	if !ok {
+		return framework.NewStatus(framework.Unschedulable, fmt.Sprintf("node %q not found", nodeName))
+	}
+	writes, s := pl.reserve(pod, node)
+	if s != nil {
+		return s
+	}
+	for i, w := range writes {
+		if err := pl.selectNode(ctx, w, nodeName); err != nil {
+			pl.forget(writes[i:])
+			if v1.IsConflict(err) || v1.IsNotFound(err) {
+				return framework.NewStatus(framework.Unschedulable, err.Error())
+			}
+			return framework.AsStatus(err)
+		}
+	}
+	return nil
+}
+
+// reserve places the pod's unbound local claims on node and assumes those
+// that need writing, all under the lock, so that a concurrent PreBind sees
+// them.
+func (pl *VolumeBinding) reserve(pod *v1.Pod, node *v1.Node) ([]claimPlacement, *framework.Status) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pv, s := pl.podVolumesLocked(pod)
+	if s != nil {
+		return nil, s
+	}
+	placements, s := pv.fits(node)
+	if s != nil {
+		return nil, s
+	}
+	var writes []claimPlacement
+	for _, p := range placements {
+		c := p.claim.claim
+		if c.Annotations[v1.AnnotationSelectedNode] == node.Name && (p.static != nil || c.Annotations[v1.AnnotationSelectedDevice] == p.device) {
+			continue
+		}
+		a := assumedClaim{namespace: c.Namespace, name: c.Name, at: volume.DeviceKey{Node: node.Name, Device: p.device}}
+		if p.static != nil {
+			a.volume = p.static.Name
+		} else {
+			a.demand = p.claim.request.Demand
+		}
+		pl.assumed[c.UID] = a
+		writes = append(writes, p)
+	}
+	return writes, nil
+}
+
+// selectNode annotates the claim with its node and device (none for a
+// volume made in advance, which the controller binds) by a conditional
+// update.
+func (pl *VolumeBinding) selectNode(ctx context.Context, p claimPlacement, node string) error {
+	c := v1.Clone(p.claim.claim)
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[v1.AnnotationSelectedNode] = node
+	if p.device != "" {
+		c.Annotations[v1.AnnotationSelectedDevice] = p.device
+	} else {
+		delete(c.Annotations, v1.AnnotationSelectedDevice)
+	}
+	if _, err := pl.claims.UpdateClaim(ctx, c); err != nil {
+		return fmt.Errorf("scheduler/volumebinding: select node %s for persistentvolumeclaim %s/%s: %w", node, c.Namespace, c.Name, err)
+	}
+	return nil
+}
+
+// forget drops the assumptions of claims that were not written.
+func (pl *VolumeBinding) forget(ps []claimPlacement) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for _, p := range ps {
+		delete(pl.assumed, p.claim.claim.UID)
+	}
+}
+
+func hasClaims(pod *v1.Pod) bool {
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].PersistentVolumeClaim != nil {
+			return true
+		}
+	}
+	return false
+}

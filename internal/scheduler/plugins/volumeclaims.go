@@ -1,0 +1,235 @@
+package plugins
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/volume"
+)
+
+// podVolumes is what VolumeBinding knows of a pod's claims for one
+// decision: computed in PreFilter for every node, and again in PreBind
+// for the chosen one.
+type podVolumes struct {
+	// bound are the volumes of the pod's bound claims; their node
+	// affinity must admit the node.
+	bound []*v1.PersistentVolume
+	// topologies are the allowedTopologies of the classes of the pod's
+	// unbound WaitForFirstConsumer claims; each must admit the node.
+	topologies [][]v1.TopologySelectorTerm
+	// local are the unbound WaitForFirstConsumer claims of the local
+	// provisioner: they need a device of the node, or a volume made in
+	// advance there.
+	local []localClaim
+	// ledger is what the devices hold, assumed claims included; nil when
+	// local is empty.
+	ledger *volume.Ledger
+}
+
+// localClaim is one unbound claim that the local provisioner will carve
+// on the node the scheduler picks.
+type localClaim struct {
+	claim   *v1.PersistentVolumeClaim
+	request volume.Request
+	// selected is the node the claim is already headed for (its
+	// annotation, a volume provisioned for it, or this scheduler's
+	// assumption), or "".
+	selected string
+	// static are the Available volumes made in advance that the claim
+	// could bind, in name order.
+	static []*v1.PersistentVolume
+}
+
+// claimPlacement is where a local claim goes on one node: a device (to be
+// carved from), or a volume made in advance (device "").
+type claimPlacement struct {
+	claim  *localClaim
+	device string
+	static *v1.PersistentVolume
+}
+
+func (p *podVolumes) empty() bool {
+	return len(p.bound) == 0 && len(p.topologies) == 0 && len(p.local) == 0
+}
+
+// fits says whether the pod's volumes can be used from node, and if not
+// why; the placements say where each local claim goes there.
+func (p *podVolumes) fits(node *v1.Node) ([]claimPlacement, *framework.Status) {
+	for _, pv := range p.bound {
+		if !volumeAdmits(pv, node) {
+			return nil, framework.NewStatus(framework.Unschedulable, ReasonVolumeNodeAffinityConflict)
+		}
+	}
+	for _, terms := range p.topologies {
+		if !topologyAdmits(terms, node) {
+			return nil, framework.NewStatus(framework.Unschedulable, ReasonAllowedTopologies)
+		}
+	}
+	return p.place(node)
+}
+
+// place finds each local claim a home on node: where it is already
+// headed, else a volume made in advance that the node may use, else a
+// device, all of the pod's claims together.
+func (p *podVolumes) place(node *v1.Node) ([]claimPlacement, *framework.Status) {
+	out := make([]claimPlacement, len(p.local))
+	var reqs []volume.Request
+	var carved []int // indices into out of the claims in reqs
+	for i := range p.local {
+		lc := &p.local[i]
+		out[i].claim = lc
+		if lc.selected != "" && lc.selected != node.Name {
+			return nil, framework.NewStatus(framework.Unschedulable, ReasonSelectedNodeConflict)
+		}
+		if _, held := p.ledger.Holds(lc.request.Holder); !held {
+			if pv := lc.staticOn(node); pv != nil {
+				out[i].static = pv
+				continue
+			}
+		}
+		reqs = append(reqs, lc.request)
+		carved = append(carved, i)
+	}
+	if len(reqs) == 0 {
+		return out, nil
+	}
+	devices, err := p.ledger.Place(node, reqs)
+	var pe *volume.PlaceError
+	switch {
+	case errors.As(err, &pe):
+		return nil, framework.NewStatus(framework.Unschedulable, pe.Reason)
+	case err != nil:
+		return nil, framework.AsStatus(err)
+	}
+	for j, i := range carved {
+		out[i].device = devices[j]
+	}
+	return out, nil
+}
+
+// staticOn is the first volume made in advance that node may use.
+func (lc *localClaim) staticOn(node *v1.Node) *v1.PersistentVolume {
+	for _, pv := range lc.static {
+		if volumeAdmits(pv, node) {
+			return pv
+		}
+	}
+	return nil
+}
+
+// claimClass is the name of a claim's class; "" when it names none (the
+// volume binding controller binds such claims at once, to volumes
+// without a class).
+func claimClass(c *v1.PersistentVolumeClaim) string {
+	if c.Spec.StorageClassName == nil {
+		return ""
+	}
+	return *c.Spec.StorageClassName
+}
+
+// isWaitForFirstConsumer reports whether claims of sc wait for the
+// scheduler to pick their node.
+func isWaitForFirstConsumer(sc *v1.StorageClass) bool {
+	return sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == v1.VolumeBindingWaitForFirstConsumer
+}
+
+// volumeAdmits reports whether node may use pv: its required node
+// affinity, whose terms are ORed, matches the node (no affinity: any
+// node).
+func volumeAdmits(pv *v1.PersistentVolume, node *v1.Node) bool {
+	a := pv.Spec.NodeAffinity
+	if a == nil || a.Required == nil {
+		return true
+	}
+	for i := range a.Required.NodeSelectorTerms {
+		if termMatches(&a.Required.NodeSelectorTerms[i], node) {
+			return true
+		}
+	}
+	return false
+}
+
+// topologyAdmits reports whether a class's allowedTopologies admit node:
+// no terms admit every node; otherwise one term's expressions must all
+// hold, and an empty term admits nothing, as in Kubernetes.
+func topologyAdmits(terms []v1.TopologySelectorTerm, node *v1.Node) bool {
+	if len(terms) == 0 {
+		return true
+	}
+	for _, t := range terms {
+		if len(t.MatchLabelExpressions) == 0 {
+			continue
+		}
+		ok := true
+		for _, r := range t.MatchLabelExpressions {
+			if v, has := node.Labels[r.Key]; !has || !slices.Contains(r.Values, v) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// staticMatches reports whether pv, made in advance, can be bound to the
+// claim c of class: Available, not meant for another claim, of the class,
+// big enough, with the claim's access modes and volume mode, selected by
+// the claim's selector. Node affinity is checked per node.
+func staticMatches(pv *v1.PersistentVolume, c *v1.PersistentVolumeClaim, class string) bool {
+	if pv.DeletionTimestamp != nil || pv.Status.Phase != v1.VolumeAvailable || pv.Spec.StorageClassName != class {
+		return false
+	}
+	if r := pv.Spec.ClaimRef; r != nil && r.UID != c.UID && (r.UID != "" || r.Namespace != c.Namespace || r.Name != c.Name) {
+		return false
+	}
+	want, have := c.Spec.Resources.Requests[v1.ResourceStorage], pv.Spec.Capacity[v1.ResourceStorage]
+	if have.Cmp(want) < 0 {
+		return false
+	}
+	for _, m := range c.Spec.AccessModes {
+		if !slices.Contains(pv.Spec.AccessModes, m) {
+			return false
+		}
+	}
+	if volumeMode(c.Spec.VolumeMode) != volumeMode(pv.Spec.VolumeMode) {
+		return false
+	}
+	return c.Spec.Selector == nil || c.Spec.Selector.Matches(pv.Labels)
+}
+
+func volumeMode(m *v1.PersistentVolumeMode) v1.PersistentVolumeMode {
+	if m == nil {
+		return v1.PersistentVolumeFilesystem
+	}
+	return *m
+}
+
+// ClaimNotFoundReason rejects every node for a pod whose claim does not
+// exist: `persistentvolumeclaim "data" not found`.
+func ClaimNotFoundReason(name string) string {
+	return fmt.Sprintf("persistentvolumeclaim %q not found", name)
+}
+
+// ClaimDeletingReason rejects every node for a pod whose claim is being
+// deleted.
+func ClaimDeletingReason(name string) string {
+	return fmt.Sprintf("persistentvolumeclaim %q is being deleted", name)
+}
+
+// VolumeNotFoundReason rejects every node for a pod whose bound claim
+// names a volume that does not exist.
+func VolumeNotFoundReason(name string) string {
+	return fmt.Sprintf("persistentvolume %q not found", name)
+}
+
+// ClassNotFoundReason rejects every node for a pod whose unbound claim
+// names a class that does not exist.
+func ClassNotFoundReason(name string) string {
+	return fmt.Sprintf("storageclass %q not found", name)
+}

@@ -1,0 +1,162 @@
+package plugins
+
+import (
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/volume"
+)
+
+// podVolumesLocked reads the pod's claims from the listers and sorts them
+// into bound, waiting for the controller (an Unschedulable status), and
+// local ones to place; the caller holds pl.mu.
+func (pl *VolumeBinding) podVolumesLocked(pod *v1.Pod) (*podVolumes, *framework.Status) {
+	out := &podVolumes{}
+	seen := map[string]bool{}
+	for i := range pod.Spec.Volumes {
+		src := pod.Spec.Volumes[i].PersistentVolumeClaim
+		if src == nil || seen[src.ClaimName] {
+			continue
+		}
+		seen[src.ClaimName] = true
+		c, ok := pl.listers.Claim(pod.Namespace, src.ClaimName)
+		switch {
+		case !ok:
+			return nil, unschedulable(ClaimNotFoundReason(src.ClaimName))
+		case c.DeletionTimestamp != nil:
+			return nil, unschedulable(ClaimDeletingReason(src.ClaimName))
+		}
+		if s := pl.addClaim(out, c); s != nil {
+			return nil, s
+		}
+	}
+	if len(out.local) == 0 {
+		return out, nil
+	}
+	pvs := pl.listers.Volumes()
+	out.ledger = pl.ledgerLocked(pvs)
+	taken := pl.assumedVolumesLocked()
+	for i := range out.local {
+		lc := &out.local[i]
+		uid := lc.claim.UID
+		if k, held := out.ledger.Holds(uid); held {
+			lc.selected = k.Node
+		} else if a, ok := pl.assumed[uid]; ok {
+			lc.selected = a.at.Node
+		}
+		class := claimClass(lc.claim)
+		for _, pv := range pvs {
+			if owner, ok := taken[pv.Name]; (!ok || owner == uid) && staticMatches(pv, lc.claim, class) {
+				lc.static = append(lc.static, pv)
+			}
+		}
+	}
+	return out, nil
+}
+
+// addClaim sorts one claim of the pod into out.
+func (pl *VolumeBinding) addClaim(out *podVolumes, c *v1.PersistentVolumeClaim) *framework.Status {
+	if c.Spec.VolumeName != "" {
+		pv, ok := pl.listers.Volume(c.Spec.VolumeName)
+		if !ok {
+			return unschedulable(VolumeNotFoundReason(c.Spec.VolumeName))
+		}
+		out.bound = append(out.bound, pv)
+		return nil
+	}
+	class := claimClass(c)
+	if class == "" {
+		return unschedulable(ReasonUnboundImmediateClaims)
+	}
+	sc, ok := pl.listers.StorageClass(class)
+	switch {
+	case !ok:
+		return unschedulable(ClassNotFoundReason(class))
+	case !isWaitForFirstConsumer(sc):
+		return unschedulable(ReasonUnboundImmediateClaims)
+	}
+	if len(sc.AllowedTopologies) > 0 {
+		out.topologies = append(out.topologies, sc.AllowedTopologies)
+	}
+	if sc.Provisioner != v1.ProvisionerLocal {
+		return nil // provisioned wherever the pod goes
+	}
+	q, err := volume.ClassQoS(sc)
+	if err != nil {
+		return unschedulable(err.Error())
+	}
+	out.local = append(out.local, localClaim{
+		claim:    c,
+		request:  volume.Request{Holder: c.UID, Demand: volume.ClaimDemand(c, q), Device: sc.Parameters[v1.ParamDevice]},
+		selected: c.Annotations[v1.AnnotationSelectedNode],
+	})
+	return nil
+}
+
+// ledgerLocked counts what every device holds: the volumes and annotated
+// claims the informers show, and the claims this plugin has assumed and
+// the informers do not show yet. It first forgets the assumptions the
+// informers have caught up with.
+func (pl *VolumeBinding) ledgerLocked(pvs []*v1.PersistentVolume) *volume.Ledger {
+	qos := map[string]volume.QoS{}
+	qosOf := func(c *v1.PersistentVolumeClaim) volume.QoS {
+		name := claimClass(c)
+		q, ok := qos[name]
+		if !ok {
+			if sc, found := pl.listers.StorageClass(name); found {
+				q, _ = volume.ClassQoS(sc) // validated on write; a bad value reserves nothing
+			}
+			qos[name] = q
+		}
+		return q
+	}
+	l := volume.BuildLedger(pvs, pl.listers.Claims(), qosOf)
+	pl.pruneLocked(l)
+	for uid, a := range pl.assumed {
+		if a.at.Device != "" {
+			l.Add(uid, a.at, a.demand)
+		}
+	}
+	return l
+}
+
+// pruneLocked forgets assumed claims that are gone, bound, or shown by
+// the informers where they were assumed: a claim the ledger l (built from
+// the informers alone) holds, or whose volume made in advance now names
+// a claim.
+func (pl *VolumeBinding) pruneLocked(l *volume.Ledger) {
+	for uid, a := range pl.assumed {
+		c, ok := pl.listers.Claim(a.namespace, a.name)
+		_, held := l.Holds(uid)
+		switch {
+		case !ok || c.UID != uid || c.DeletionTimestamp != nil || c.Spec.VolumeName != "":
+		case a.volume == "" && held:
+		case a.volume != "" && pl.volumeTaken(a.volume):
+		default:
+			continue
+		}
+		delete(pl.assumed, uid)
+	}
+}
+
+// volumeTaken reports whether a volume made in advance is gone or names
+// a claim.
+func (pl *VolumeBinding) volumeTaken(name string) bool {
+	pv, ok := pl.listers.Volume(name)
+	return !ok || pv.Spec.ClaimRef != nil
+}
+
+// assumedVolumesLocked maps the volumes made in advance that assumed
+// claims are to bind to those claims' UIDs.
+func (pl *VolumeBinding) assumedVolumesLocked() map[string]string {
+	out := map[string]string{}
+	for uid, a := range pl.assumed {
+		if a.volume != "" {
+			out[a.volume] = uid
+		}
+	}
+	return out
+}
+
+func unschedulable(reason string) *framework.Status {
+	return framework.NewStatus(framework.Unschedulable, reason)
+}
