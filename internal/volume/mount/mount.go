@@ -55,7 +55,9 @@ func parseLine(line string) (Info, bool) {
 	if !ok {
 		return Info{}, false
 	}
-	f, g := strings.Fields(pre), strings.Fields(post)
+	// The source may be empty ("- tmpfs  rw"), so the fields after the
+	// separator are split on single spaces.
+	f, g := strings.Fields(pre), strings.Split(post, " ")
 	if len(f) < 6 || len(g) < 2 {
 		return Info{}, false
 	}
@@ -124,9 +126,10 @@ func MountsUnder(dir string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
+	prefix := strings.TrimSuffix(d, "/") + "/" // "/" has every mount under it
 	for i := len(all) - 1; i >= 0; i-- {
 		mp := all[i].MountPoint
-		if mp == d || strings.HasPrefix(mp, d+"/") {
+		if mp == d || strings.HasPrefix(mp, prefix) {
 			out = append(out, mp)
 		}
 	}
@@ -163,7 +166,9 @@ func Bind(source, target string, readOnly bool) error {
 
 // Unmount unmounts target, every mount stacked on it included; a target
 // that is not mounted, or does not exist, is not an error. A busy mount
-// is detached lazily so the call converges.
+// is detached lazily so the call converges. A mount that is listed at
+// target but that the path no longer reaches (a later mount on a parent
+// covers it) is an error, not a loop.
 func Unmount(target string) error {
 	for {
 		mounted, err := IsMountPoint(target)
@@ -174,7 +179,16 @@ func Unmount(target string) error {
 		if errors.Is(err, unix.EBUSY) {
 			err = unix.Unmount(target, unix.MNT_DETACH)
 		}
-		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			return nil // the path went away meanwhile
+		case errors.Is(err, unix.EINVAL):
+			if still, _ := IsMountPoint(target); !still {
+				return nil // unmounted by someone else meanwhile
+			}
+			return fmt.Errorf("mount: unmount %s: a mount is listed there but the path does not reach it "+
+				"(is a parent mounted over?): %w", target, err)
+		case err != nil:
 			return fmt.Errorf("mount: unmount %s: %w", target, err)
 		}
 	}
