@@ -22,6 +22,8 @@ import (
 	"github.com/kennel-dev/kennel/internal/events"
 	"github.com/kennel-dev/kennel/internal/runtime"
 	"github.com/kennel-dev/kennel/internal/runtime/process"
+	"github.com/kennel-dev/kennel/internal/volume/flex"
+	"github.com/kennel-dev/kennel/internal/volume/local"
 )
 
 // Agent is one running node agent.
@@ -36,6 +38,14 @@ type Agent struct {
 	srv    *server
 	events *events.Recorder
 	config *configSource
+	flex   *flex.Plugins
+	prov   *local.Provisioner // nil without storage devices
+
+	// volMu serialises the node-wide volume mounts and volUsers, the pods
+	// (uids) using each: local image volumes by PV name, FlexVolume
+	// device mounts by "flex/<name>".
+	volMu    sync.Mutex
+	volUsers map[string]map[string]bool
 
 	mu      sync.Mutex
 	workers map[string]*podWorker // pod uid → worker
@@ -59,7 +69,7 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a = &Agent{cfg: cfg, log: cfg.Logger.With("component", "agent", "node", cfg.NodeName),
-		workers: map[string]*podWorker{}, cancel: cancel, errc: make(chan error, 1)}
+		workers: map[string]*podWorker{}, cancel: cancel, errc: make(chan error, 1), volUsers: map[string]map[string]bool{}}
 	a.config = newConfigSource(cfg.Client)
 	a.events = &events.Recorder{Client: cfg.Client, Component: "agent", Instance: cfg.NodeName, Clock: cfg.Clock, Logger: a.log}
 	defer func() {
@@ -73,6 +83,7 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 		}
 		a.rt = a.ownR
 	}
+	a.flex = flex.NewPlugins(flex.Config{Dir: cfg.VolumePluginDir, Timeout: cfg.FlexTimeout, Logger: a.log})
 	if a.srv, err = a.startServer(); err != nil {
 		return nil, err
 	}
@@ -88,6 +99,13 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 	}
 	if err := a.renewLease(ctx); err != nil {
 		return nil, fmt.Errorf("agent: node lease: %w", err)
+	}
+	if len(cfg.Storage) > 0 {
+		a.prov, err = local.StartProvisioner(ctx, local.ProvisionerConfig{Client: cfg.Client, NodeName: cfg.NodeName,
+			Devices: cfg.Storage, Recorder: a.events, Logger: a.log, Clock: cfg.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("agent: local volume provisioner: %w", err)
+		}
 	}
 	a.wg.Go(func() { a.heartbeat(ctx) })
 	a.startPodSync(ctx)

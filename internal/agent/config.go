@@ -43,8 +43,16 @@ type Config struct {
 	Memory  *resource.Quantity
 	MaxPods int64
 	// Storage and Network are the node-local resources of SPECS.md §6.
+	// Local volumes (kennel.io/local) are carved from the Storage devices'
+	// pool directories.
 	Storage []v1.NodeStorageDevice
 	Network *v1.NodeNetwork
+	// VolumePluginDir is where FlexVolume drivers are found
+	// (<dir>/<vendor>~<driver>/<driver>); default the kubelet's
+	// /usr/libexec/kubernetes/kubelet-plugins/volume/exec/.
+	VolumePluginDir string
+	// FlexTimeout bounds every FlexVolume driver call (default 2 min).
+	FlexTimeout time.Duration
 	// Runtime runs the containers. Nil: the process runtime under
 	// DataDir/pods, with cgroups and namespaces when running as root.
 	Runtime runtime.Runtime

@@ -205,7 +205,7 @@ func (w *podWorker) syncConfig(ctx context.Context, pod *v1.Pod) time.Time {
 	next := w.a.cfg.Clock.Now().Add(configRefresh)
 	pc, err := w.a.resolveConfig(ctx, pod)
 	if err == nil {
-		err = w.syncVolumes(pod, pc)
+		err = w.syncVolumes(ctx, pod, pc)
 	}
 	if err != nil {
 		w.pc = nil

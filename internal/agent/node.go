@@ -106,6 +106,9 @@ func (a *Agent) postStatus(ctx context.Context, n *v1.Node) error {
 		KennelVersion: version.Get(), CgroupVersion: a.cgroupVersion(), BootID: readTrim("/proc/sys/kernel/random/boot_id"),
 		MachineID: readTrim("/etc/machine-id")}
 	n.Status.Storage = a.cfg.Storage
+	if a.prov != nil {
+		n.Status.Storage = a.prov.Reservations()
+	}
 	n.Status.Network = a.cfg.Network
 	now := v1.NewTime(a.cfg.Clock.Now())
 	ready := v1.NodeCondition{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: v1.NodeReasonAgentReady,
@@ -145,7 +148,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		}
 		nodes := client.For[*v1.Node](a.cfg.Client, "")
 		if n, err := nodes.Get(ctx, a.cfg.NodeName); err == nil {
-			if !nodeReady(n) || a.cfg.Clock.Now().Sub(lastStatus) >= a.cfg.StatusInterval {
+			if !nodeReady(n) || a.cfg.Clock.Now().Sub(lastStatus) >= a.cfg.StatusInterval || a.reservationsChanged(n) {
 				if err := a.postStatus(ctx, n); err != nil && ctx.Err() == nil {
 					a.log.Warn("cannot post node status", "err", err)
 				} else {
@@ -202,4 +205,26 @@ func readTrim(path string) string {
 		b = b[:len(b)-1]
 	}
 	return string(b)
+}
+
+// reservationsChanged reports whether what volumes reserve of the node's
+// devices differs from what its status says, so users and the scheduler
+// see a new volume's reservation within a lease renewal, not a status
+// interval.
+func (a *Agent) reservationsChanged(n *v1.Node) bool {
+	if a.prov == nil {
+		return false
+	}
+	now := a.prov.Reservations()
+	if len(now) != len(n.Status.Storage) {
+		return true
+	}
+	for i, d := range now {
+		old := n.Status.Storage[i].Reserved
+		if old == nil || d.Reserved == nil || old.Volumes != d.Reserved.Volumes || old.Capacity.Cmp(d.Reserved.Capacity) != 0 ||
+			old.IOPS.Cmp(d.Reserved.IOPS) != 0 || old.Bandwidth.Cmp(d.Reserved.Bandwidth) != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -34,8 +36,20 @@ func (a *Agent) startPodSync(ctx context.Context) {
 			if !known[sb.UID] {
 				a.log.Info("removing the sandbox of a pod that no longer exists", "pod", sb.Namespace+"/"+sb.Name)
 				a.worker(ctx, sb.UID).set(nil, true)
+				known[sb.UID] = true
 			}
 		}
+		// Volumes (and their mounts) of pods gone while the agent was
+		// down go the same way; so do node-wide volume mounts no pod
+		// here uses.
+		dirs, _ := os.ReadDir(filepath.Join(a.cfg.DataDir, "volumes"))
+		for _, d := range dirs {
+			if uid := d.Name(); uid != "local" && !known[uid] {
+				a.log.Info("removing the volumes of a pod that no longer exists", "uid", uid)
+				a.worker(ctx, uid).set(nil, true)
+			}
+		}
+		a.gcLocalMounts(ctx)
 	})
 }
 
@@ -80,4 +94,43 @@ func (a *Agent) podByName(namespace, name string) (*v1.Pod, bool) {
 		return nil, false
 	}
 	return a.pods.Get(namespace + "/" + name)
+}
+
+// gcLocalMounts unmounts the node-wide mounts of loop-backed local
+// volumes that no pod bound to this node uses: left by pods deleted while
+// the agent was down. (The loop device goes with its last mount.)
+func (a *Agent) gcLocalMounts(ctx context.Context) {
+	dirs, err := os.ReadDir(filepath.Join(a.cfg.DataDir, "volumes", "local"))
+	if err != nil || len(dirs) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	for _, p := range a.pods.List() {
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			c, err := client.For[*v1.PersistentVolumeClaim](a.cfg.Client, p.Namespace).Get(ctx, v.PersistentVolumeClaim.ClaimName)
+			if err != nil && !v1.IsNotFound(err) {
+				return // unsure: keep everything
+			}
+			if err == nil {
+				used[c.Spec.VolumeName] = true
+			}
+		}
+	}
+	a.volMu.Lock()
+	defer a.volMu.Unlock()
+	for _, d := range dirs {
+		if used[d.Name()] || a.volUsers[d.Name()] != nil {
+			continue
+		}
+		dir := a.localMountDir(d.Name())
+		if err := unmountAll(dir); err != nil {
+			a.log.Warn("cannot unmount an unused local volume", "volume", d.Name(), "err", err)
+			continue
+		}
+		_ = os.Remove(dir)
+		a.log.Info("unmounted a local volume no pod uses", "volume", d.Name())
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ type podWorker struct {
 	// nil while something it needs is missing (nothing new starts then).
 	pc            *podConfig
 	lastConfigErr string
+	// vols are the pod's set-up volumes other than projected ones;
+	// sandbox is the sandbox as last created (its cgroup's I/O limits).
+	vols    map[string]*podVolume
+	sandbox runtime.SandboxConfig
 	// retryAt is the latest time a sync should come again after a start
 	// that did not take (zero: none pending).
 	retryAt time.Time
@@ -56,7 +61,8 @@ type ctrState struct {
 }
 
 func newPodWorker(a *Agent, uid string) *podWorker {
-	return &podWorker{a: a, uid: uid, wakeCh: make(chan struct{}, 1), ctrs: map[string]*ctrState{}}
+	return &podWorker{a: a, uid: uid, wakeCh: make(chan struct{}, 1), ctrs: map[string]*ctrState{},
+		vols: map[string]*podVolume{}}
 }
 
 // set records the pod as the informer now sees it; deleted means it is
@@ -190,7 +196,7 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) (time.Time, bool
 func (w *podWorker) teardown(ctx context.Context, grace time.Duration) error {
 	w.stopProbes()
 	if !w.hasSandbox() {
-		return nil
+		return w.removeVolumes(ctx)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(w.containerNames()))
@@ -210,11 +216,34 @@ func (w *podWorker) teardown(ctx context.Context, grace time.Duration) error {
 	if err := w.a.rt.RemoveSandbox(ctx, w.uid); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(filepath.Dir(w.a.volumeDir(w.uid, "x"))); err != nil {
-		return err
-	}
 	w.a.ipam.release(w.uid)
 	w.sandboxed = false
+	return w.removeVolumes(ctx)
+}
+
+// removeVolumes tears the pod's volumes down, once its processes are
+// gone, and removes its volume directory.
+func (w *podWorker) removeVolumes(ctx context.Context) error {
+	if err := w.tearDownVolumes(ctx); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Dir(w.a.volumeDir(w.uid, "x")))
+}
+
+// applyIOLimits writes the QoS of the pod's volumes into its cgroup when
+// they differ from what it has (the sandbox call is idempotent and
+// refreshes the cgroup).
+func (w *podWorker) applyIOLimits(ctx context.Context) error {
+	io := ioLimits(w.vols)
+	if !w.sandboxed || slices.Equal(io, w.sandbox.Resources.IO) {
+		return nil
+	}
+	cfg := w.sandbox
+	cfg.Resources.IO = io
+	if err := w.a.rt.CreateSandbox(ctx, cfg); err != nil {
+		return fmt.Errorf("agent: volume QoS: %w", err)
+	}
+	w.sandbox = cfg
 	return nil
 }
 
@@ -261,10 +290,11 @@ func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
 	w.ip, w.hostname = ip, podHostname(pod)
 	cfg := runtime.SandboxConfig{UID: w.uid, Namespace: pod.Namespace, Name: pod.Name, Hostname: w.hostname, IP: ip,
 		Resources: podResources(pod), Hosts: w.hostsFile(pod), ResolvConf: w.a.resolvConf(pod)}
+	cfg.Resources.IO = ioLimits(w.vols)
 	if err := w.a.rt.CreateSandbox(ctx, cfg); err != nil {
 		return err
 	}
-	w.sandboxed = true
+	w.sandboxed, w.sandbox = true, cfg
 	if pod.Status.StartTime != nil {
 		w.startTime = pod.Status.StartTime
 	} else {

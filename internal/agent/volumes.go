@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -26,10 +27,12 @@ type volumeFile struct {
 }
 
 // syncVolumes writes the pod's ConfigMap and Secret volumes from pc,
-// rewriting a volume only when its content changed. A volume of another
-// type is an error naming it: this agent mounts only these two.
-func (w *podWorker) syncVolumes(pod *v1.Pod, pc *podConfig) error {
-	for _, v := range pod.Spec.Volumes {
+// rewriting a volume only when its content changed, and sets up its other
+// volumes once each. A volume that cannot be set up yet is an error
+// naming it; the pod waits.
+func (w *podWorker) syncVolumes(ctx context.Context, pod *v1.Pod, pc *podConfig) error {
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
 		var files map[string]volumeFile
 		var err error
 		switch {
@@ -38,7 +41,15 @@ func (w *podWorker) syncVolumes(pod *v1.Pod, pc *podConfig) error {
 		case v.Secret != nil:
 			files, err = secretFiles(v.Secret, pc.secrets[v.Secret.SecretName])
 		default:
-			return &missingError{fmt.Sprintf("volume %q: only configMap and secret volumes are supported by this agent yet", v.Name)}
+			if w.vols[v.Name] != nil {
+				continue
+			}
+			pv, err := w.setUpVolume(ctx, pod, v)
+			if err != nil {
+				return err
+			}
+			w.vols[v.Name] = pv
+			continue
 		}
 		if err != nil {
 			return err
@@ -47,7 +58,7 @@ func (w *podWorker) syncVolumes(pod *v1.Pod, pc *podConfig) error {
 			return fmt.Errorf("agent: volume %q: %w", v.Name, err)
 		}
 	}
-	return nil
+	return w.applyIOLimits(ctx)
 }
 
 func configMapFiles(src *v1.ConfigMapVolumeSource, cm *v1.ConfigMap) (map[string]volumeFile, error) {
@@ -195,6 +206,7 @@ func same(dir string, files map[string]volumeFile) bool {
 // containerMounts are the container's volumeMounts as runtime mounts, and
 // for runtimes without mount namespaces the env vars that say where each
 // volume is (KENNEL_VOLUME_<NAME>, the name upper-cased with - as _).
+// Projected volumes are always read-only.
 func (w *podWorker) containerMounts(pod *v1.Pod, c *v1.Container) ([]runtime.Mount, []string, error) {
 	var mounts []runtime.Mount
 	var env []string
@@ -202,8 +214,11 @@ func (w *podWorker) containerMounts(pod *v1.Pod, c *v1.Container) ([]runtime.Mou
 		if vm.SubPath != "" {
 			return nil, nil, &missingError{fmt.Sprintf("volumeMount %q: subPath is not supported by this agent yet", vm.Name)}
 		}
-		src := w.a.volumeDir(w.uid, vm.Name)
-		mounts = append(mounts, runtime.Mount{Source: src, Target: vm.MountPath, ReadOnly: true})
+		src, ro := w.a.volumeDir(w.uid, vm.Name), true
+		if v := w.vols[vm.Name]; v != nil {
+			src, ro = v.source, v.readOnly || vm.ReadOnly
+		}
+		mounts = append(mounts, runtime.Mount{Source: src, Target: vm.MountPath, ReadOnly: ro})
 		env = append(env, "KENNEL_VOLUME_"+strings.ToUpper(strings.ReplaceAll(vm.Name, "-", "_"))+"="+src)
 	}
 	sort.Strings(env)

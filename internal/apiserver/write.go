@@ -88,6 +88,9 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 	if info.Kind.Default != nil {
 		info.Kind.Default(obj)
 	}
+	if err := s.admit(ctx, info, obj); err != nil {
+		return 0, err
+	}
 	generated := m.Name == "" && m.GenerateName != ""
 	for attempt := 0; ; attempt++ {
 		if generated {

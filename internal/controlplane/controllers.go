@@ -15,6 +15,7 @@ import (
 	"github.com/kennel-dev/kennel/internal/controller/namespace"
 	"github.com/kennel-dev/kennel/internal/controller/nodeipam"
 	"github.com/kennel-dev/kennel/internal/controller/nodelifecycle"
+	"github.com/kennel-dev/kennel/internal/controller/volumebinding"
 	"github.com/kennel-dev/kennel/internal/scheduler"
 )
 
@@ -77,6 +78,7 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 			return nodelifecycle.New(c, log, nodelifecycle.Config{GracePeriod: cp.cfg.NodeGracePeriod, EvictionTimeout: cp.cfg.PodEvictionTimeout})
 		}},
 		{"deployment", func() (runner, error) { return deployment.New(c, log, controller.Options{Workers: 2}) }},
+		{"volume binding", func() (runner, error) { return volumebinding.New(c, log, controller.Options{Workers: 2}) }},
 		{"scheduler", func() (runner, error) { return scheduler.New(c, log, scheduler.Config{}) }},
 	}
 	var wg sync.WaitGroup

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -30,6 +31,10 @@ type agentOptions struct {
 	network, cpu, memory             string
 	maxPods                          int64
 	configPath, contextName          string
+	volumePluginDir                  string
+	flexTimeout                      time.Duration
+	calibrate                        string
+	calibrateTime                    time.Duration
 }
 
 // NewAgentCommand builds `kennel agent`.
@@ -56,6 +61,9 @@ on the same data dir adopts them and restarts none. Get a join token with
     --storage /mnt/nvme0:iops=50000,bandwidth=2Gi,media=NVMe \
     --network-bandwidth 10Gbit --labels topology.kubernetes.io/zone=eu-1a
 
+  # Measure a disk before advertising it
+  kennel agent --calibrate-storage /mnt/nvme0
+
   # A second agent on this machine, next to 'kennel up' (server, CA and
   # token from the current context of ~/.kennel/config)
   kennel agent --name extra-1 --data-dir /tmp/extra-1`,
@@ -68,6 +76,9 @@ on the same data dir adopts them and restarts none. Get a join token with
 			}
 			if f := cmd.Flag("context"); f != nil {
 				o.contextName = f.Value.String()
+			}
+			if o.calibrate != "" {
+				return runCalibrate(cmd.Context(), o, out, errOut)
 			}
 			return runAgent(cmd.Context(), o, out, errOut)
 		},
@@ -90,6 +101,10 @@ on the same data dir adopts them and restarts none. Get a join token with
 	f.StringVar(&o.listen, "listen", "", "address of the agent's HTTPS server for logs and exec (default NODE-IP:0)")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "nameserver written into pods' resolv.conf (default: the host's resolv.conf)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.volumePluginDir, "volume-plugin-dir", "", "FlexVolume driver directory, <dir>/<vendor>~<driver>/<driver> (default /usr/libexec/kubernetes/kubelet-plugins/volume/exec/)")
+	f.DurationVar(&o.flexTimeout, "flex-timeout", 2*time.Minute, "time limit of every FlexVolume driver call")
+	f.StringVar(&o.calibrate, "calibrate-storage", "", "measure the IOPS and bandwidth of the device holding this directory with a short direct-I/O test, print the --storage flag to use, and exit")
+	f.DurationVar(&o.calibrateTime, "calibrate-time", 5*time.Second, "how long each of the four --calibrate-storage tests runs")
 	return cmd
 }
 
@@ -131,7 +146,8 @@ func runAgent(ctx context.Context, o *agentOptions, out, errOut io.Writer) error
 // context.
 func (o *agentOptions) config() (agent.Config, error) {
 	cfg := agent.Config{NodeName: o.name, DataDir: o.dataDir, Labels: o.labels, PodCIDR: o.podCIDR,
-		NodeIP: o.nodeIP, Listen: o.listen, MaxPods: o.maxPods, ClusterDNS: o.clusterDNS}
+		NodeIP: o.nodeIP, Listen: o.listen, MaxPods: o.maxPods, ClusterDNS: o.clusterDNS,
+		VolumePluginDir: o.volumePluginDir, FlexTimeout: o.flexTimeout}
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(client.Home(), "agent", o.name)
 	}

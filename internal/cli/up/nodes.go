@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/agent"
 	"github.com/kennel-dev/kennel/internal/apiserver"
@@ -36,8 +37,23 @@ func startAgents(ctx context.Context, o *options, cp *controlplane.ControlPlane,
 			closeAgents(agents)
 			return nil, err
 		}
+		var storage []v1.NodeStorageDevice
+		if o.nodeStorage != "" {
+			pool := filepath.Join(dir, "storage")
+			if err := os.MkdirAll(pool, 0o700); err != nil {
+				closeAgents(agents)
+				return nil, err
+			}
+			d, err := agent.ParseStorage(pool+":"+o.nodeStorage, 0)
+			if err != nil {
+				closeAgents(agents)
+				return nil, fmt.Errorf("--node-storage: %w", err)
+			}
+			storage = append(storage, d)
+		}
 		a, err := agent.Start(ctx, agent.Config{Client: c, CA: cp.CA(), NodeName: name, DataDir: dir,
-			PodCIDR: fmt.Sprintf("127.%d.0.0/16", i), Network: agent.DiscoverNetwork(), Logger: log})
+			PodCIDR: fmt.Sprintf("127.%d.0.0/16", i), Network: agent.DiscoverNetwork(), Storage: storage,
+			VolumePluginDir: o.volumePluginDir, Logger: log})
 		if err != nil {
 			closeAgents(agents)
 			return nil, err

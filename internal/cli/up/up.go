@@ -38,6 +38,11 @@ type options struct {
 	nodes         int
 	nodeGrace     time.Duration
 	evictionDelay time.Duration
+	// nodeStorage is what each in-process node's storage pool
+	// advertises; volumePluginDir is where its agents find FlexVolume
+	// drivers.
+	nodeStorage     string
+	volumePluginDir string
 }
 
 // NewUpCommand builds `kennel up`.
@@ -61,12 +66,20 @@ commands find the cluster. Stop with Ctrl-C or SIGTERM.`,
   kennel up --data-dir /var/lib/kennel --listen 127.0.0.1:0
 
   # Three nodes on this machine, to try scheduling and failover
-  kennel up --nodes 3`,
+  kennel up --nodes 3
+
+  # Nodes whose storage pools advertise what this disk can do, measured
+  # first with 'kennel agent --calibrate-storage DIR' (the nodes of one
+  # 'kennel up' share the disk, so give each its share)
+  kennel up --nodes 2 --node-storage iops=3000,bandwidth=300Mi,capacity=20Gi`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), o, out, errOut) },
 	}
 	addFlags(cmd, o)
 	cmd.Flags().IntVar(&o.nodes, "nodes", 1, "node agents to run in this process (node-1 … node-N, pod ranges 127.1.0.0/16 …)")
+	cmd.Flags().StringVar(&o.nodeStorage, "node-storage", "iops=1000,bandwidth=100Mi,capacity=10Gi",
+		"what each node's storage pool (DATA-DIR/agents/node-i/storage, where kennel.io/local volumes are carved) advertises: iops=N,bandwidth=Q[,capacity=Q][,media=HDD|SSD|NVMe]; empty for none")
+	cmd.Flags().StringVar(&o.volumePluginDir, "volume-plugin-dir", "", "FlexVolume driver directory of the nodes (default /usr/libexec/kubernetes/kubelet-plugins/volume/exec/)")
 	return cmd
 }
 

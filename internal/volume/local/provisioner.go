@@ -226,7 +226,9 @@ func (p *Provisioner) qosOf(c *v1.PersistentVolumeClaim) volume.QoS {
 
 // selected reports whether a claim waits for a volume of this node.
 func (p *Provisioner) selected(c *v1.PersistentVolumeClaim) bool {
-	return c.Annotations[v1.AnnotationSelectedNode] == p.cfg.NodeName && c.Spec.VolumeName == "" &&
+	// A claim with a selected node but no device goes to a pre-made
+	// volume there, which the volume binding controller binds.
+	return c.Annotations[v1.AnnotationSelectedNode] == p.cfg.NodeName && c.Annotations[v1.AnnotationSelectedDevice] != "" && c.Spec.VolumeName == "" &&
 		c.DeletionTimestamp == nil && c.Spec.StorageClassName != nil && *c.Spec.StorageClassName != ""
 }
 
