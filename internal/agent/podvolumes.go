@@ -109,9 +109,9 @@ func setUpHostPath(name string, h *v1.HostPathVolumeSource) (*podVolume, error) 
 	want := map[v1.HostPathType]func(os.FileMode) bool{
 		v1.HostPathDirectory: os.FileMode.IsDir, v1.HostPathDirectoryOrCreate: os.FileMode.IsDir,
 		v1.HostPathFile: os.FileMode.IsRegular, v1.HostPathFileOrCreate: os.FileMode.IsRegular,
-		v1.HostPathSocket:    func(m os.FileMode) bool { return m&os.ModeSocket != 0 },
-		v1.HostPathCharDev:   func(m os.FileMode) bool { return m&os.ModeCharDevice != 0 },
-		v1.HostPathBlockDev:  func(m os.FileMode) bool { return m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0 },
+		v1.HostPathSocket:   func(m os.FileMode) bool { return m&os.ModeSocket != 0 },
+		v1.HostPathCharDev:  func(m os.FileMode) bool { return m&os.ModeCharDevice != 0 },
+		v1.HostPathBlockDev: func(m os.FileMode) bool { return m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0 },
 	}
 	if check, ok := want[t]; ok && !check(st.Mode()) {
 		return fail("is not a " + strings.ToLower(string(t)))
