@@ -41,11 +41,10 @@ type Agent struct {
 	flex   *flex.Plugins
 	prov   *local.Provisioner // nil without storage devices
 
-	// volMu serialises the node-wide volume mounts and volUsers, the pods
-	// (uids) using each: local image volumes by PV name, FlexVolume
-	// device mounts by "flex/<name>".
-	volMu    sync.Mutex
-	volUsers map[string]map[string]bool
+	// vols knows which pods use each node-wide volume mount (local image
+	// volumes by PV name, FlexVolume device mounts by "flex/<name>") and
+	// serialises the work on each.
+	vols *volumeUsers
 
 	mu      sync.Mutex
 	workers map[string]*podWorker // pod uid → worker
@@ -69,7 +68,7 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a = &Agent{cfg: cfg, log: cfg.Logger.With("component", "agent", "node", cfg.NodeName),
-		workers: map[string]*podWorker{}, cancel: cancel, errc: make(chan error, 1), volUsers: map[string]map[string]bool{}}
+		workers: map[string]*podWorker{}, cancel: cancel, errc: make(chan error, 1), vols: newVolumeUsers()}
 	a.config = newConfigSource(cfg.Client)
 	a.events = &events.Recorder{Client: cfg.Client, Component: "agent", Instance: cfg.NodeName, Clock: cfg.Clock, Logger: a.log}
 	defer func() {
@@ -108,6 +107,7 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 		}
 	}
 	a.wg.Go(func() { a.heartbeat(ctx) })
+	a.loadVolumeUsers()
 	a.startPodSync(ctx)
 	a.log.Info("agent started", "podCIDR", cidr, "serving", a.srv.addr())
 	return a, nil

@@ -119,18 +119,22 @@ func (a *Agent) gcLocalMounts(ctx context.Context) {
 			}
 		}
 	}
-	a.volMu.Lock()
-	defer a.volMu.Unlock()
 	for _, d := range dirs {
-		if used[d.Name()] || a.volUsers[d.Name()] != nil {
-			continue
-		}
-		dir := a.localMountDir(d.Name())
-		if err := unmountAll(dir); err != nil {
-			a.log.Warn("cannot unmount an unused local volume", "volume", d.Name(), "err", err)
-			continue
-		}
-		_ = os.Remove(dir)
-		a.log.Info("unmounted a local volume no pod uses", "volume", d.Name())
+		a.gcLocalMount(d.Name(), used[d.Name()])
 	}
+}
+
+func (a *Agent) gcLocalMount(pv string, used bool) {
+	l := a.vols.lock(pv)
+	defer l.Unlock()
+	if used || a.vols.used(pv) {
+		return
+	}
+	dir := a.localMountDir(pv)
+	if err := unmountAll(dir); err != nil {
+		a.log.Warn("cannot unmount an unused local volume", "volume", pv, "err", err)
+		return
+	}
+	_ = os.Remove(dir)
+	a.log.Info("unmounted a local volume no pod uses", "volume", pv)
 }

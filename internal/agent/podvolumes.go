@@ -27,8 +27,10 @@ type podVolume struct {
 	readOnly bool
 	device   string // "major:minor" of the volume's disk, "" if none
 	qos      volume.QoS
-	// teardown undoes the set-up; lastUser says whether no other pod on
-	// the node still uses what the volume shares (a device mount).
+	// record is set for volumes that share a node-wide mount: their
+	// teardown goes through the on-disk record (volstate.go).
+	record *volumeRecord
+	// teardown, if set, undoes a set-up that is not recorded.
 	teardown func(ctx context.Context) error
 }
 
@@ -62,7 +64,10 @@ func (a *Agent) setUpEmptyDir(e *v1.EmptyDirVolumeSource, dir string) (*podVolum
 	}
 	pv := &podVolume{source: dir, teardown: func(context.Context) error { return mount.Unmount(dir) }}
 	if e.Medium != v1.StorageMediumMemory {
-		return pv, os.Chmod(dir, 0o777)
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return nil, fmt.Errorf("agent: emptyDir: %w", err)
+		}
+		return pv, nil
 	}
 	if os.Geteuid() != 0 {
 		return nil, &missingError{"emptyDir medium Memory needs the agent to run as root (tmpfs)"}
@@ -116,7 +121,7 @@ func setUpHostPath(name string, h *v1.HostPathVolumeSource) (*podVolume, error) 
 	if check, ok := want[t]; ok && !check(st.Mode()) {
 		return fail("is not a " + strings.ToLower(string(t)))
 	}
-	return &podVolume{source: h.Path, teardown: func(context.Context) error { return nil }}, nil
+	return &podVolume{source: h.Path}, nil
 }
 
 // setUpClaim mounts the volume bound to a claim. While the claim is not
@@ -128,7 +133,7 @@ func (w *podWorker) setUpClaim(ctx context.Context, pod *v1.Pod, v *v1.Volume, d
 		return nil, &missingError{fmt.Sprintf("persistentvolumeclaim %q not found", name)}
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: volume %q: persistentvolumeclaim %q: %w", v.Name, name, err)
 	}
 	if c.Spec.VolumeName == "" || c.Status.Phase != v1.ClaimBound {
 		return nil, &missingError{fmt.Sprintf("persistentvolumeclaim %q is not bound yet", name)}
@@ -138,7 +143,7 @@ func (w *podWorker) setUpClaim(ctx context.Context, pod *v1.Pod, v *v1.Volume, d
 		return nil, &missingError{fmt.Sprintf("persistentvolumeclaim %q: persistentvolume %q not found", name, c.Spec.VolumeName)}
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: volume %q: persistentvolume %q: %w", v.Name, c.Spec.VolumeName, err)
 	}
 	q, err := volume.VolumeQoS(pv)
 	if err != nil {
@@ -148,7 +153,7 @@ func (w *podWorker) setUpClaim(ctx context.Context, pod *v1.Pod, v *v1.Volume, d
 	var out *podVolume
 	switch s := &pv.Spec.PersistentVolumeSource; {
 	case s.Local != nil && s.Local.FSType != nil && *s.Local.FSType != "":
-		out, err = w.a.setUpLocalImage(ctx, pv, *s.Local.FSType, w.uid)
+		out, err = w.a.setUpLocalImage(ctx, pv, *s.Local.FSType, w.uid, v.Name)
 	case s.Local != nil:
 		out, err = setUpLocalDir(pv.Name, s.Local.Path)
 	case s.HostPath != nil:
@@ -181,9 +186,9 @@ func setUpLocalDir(pvName, path string) (*podVolume, error) {
 	}
 	dev, _, err := mount.BlockDevice(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent: persistentvolume %q: %w", pvName, err)
 	}
-	return &podVolume{source: path, device: dev, teardown: func(context.Context) error { return nil }}, nil
+	return &podVolume{source: path, device: dev}, nil
 }
 
 // localMountDir is where a loop-backed local volume is mounted on the
@@ -195,21 +200,20 @@ func (a *Agent) localMountDir(pvName string) string {
 // setUpLocalImage mounts a loop-backed local volume at its node-wide
 // directory (once) and records this pod as a user of it; the last user
 // to leave unmounts it.
-func (a *Agent) setUpLocalImage(ctx context.Context, pv *v1.PersistentVolume, fsType, uid string) (*podVolume, error) {
-	dir, image := a.localMountDir(pv.Name), pv.Spec.Local.Path
-	a.volMu.Lock()
-	defer a.volMu.Unlock()
-	dev, err := local.MountImage(ctx, image, fsType, dir, false)
+func (a *Agent) setUpLocalImage(ctx context.Context, pv *v1.PersistentVolume, fsType, uid, name string) (*podVolume, error) {
+	rec := &volumeRecord{Kind: "local-image", Key: pv.Name, Image: pv.Spec.Local.Path, Dir: a.localMountDir(pv.Name)}
+	l := a.vols.lock(rec.Key)
+	defer l.Unlock()
+	if err := a.writeRecord(uid, name, rec); err != nil {
+		return nil, err
+	}
+	dev, err := local.MountImage(ctx, rec.Image, fsType, rec.Dir, false)
 	if err != nil {
+		_ = a.writeRecord(uid, name, nil) // MountImage left nothing behind
 		return nil, &missingError{fmt.Sprintf("persistentvolume %q: %v", pv.Name, err)}
 	}
-	a.addUser(pv.Name, uid)
-	return &podVolume{source: dir, device: dev, teardown: func(ctx context.Context) error {
-		if !a.removeUser(pv.Name, uid) {
-			return nil
-		}
-		return local.UnmountImage(ctx, image, dir)
-	}}, nil
+	a.vols.add(rec.Key, uid)
+	return &podVolume{source: rec.Dir, device: dev, record: rec}, nil
 }
 
 // setUpFlex runs a FlexVolume driver's attach and mount calls for the
@@ -219,7 +223,7 @@ func (a *Agent) setUpFlex(ctx context.Context, pod *v1.Pod, fv flex.Volume, secr
 	if secretName != "" {
 		s, err := a.config.get(ctx, "secret", secretNS, secretName)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("agent: flexVolume %s: secret %q: %w", fv.Driver, secretName, err)
 		}
 		if s == nil {
 			return nil, &missingError{fmt.Sprintf("flexVolume %s: secret %q not found", fv.Driver, secretName)}
@@ -227,47 +231,28 @@ func (a *Agent) setUpFlex(ctx context.Context, pod *v1.Pod, fv flex.Volume, secr
 		secret = s.(*v1.Secret).Data
 	}
 	vendorDriver := strings.ReplaceAll(fv.Driver, "/", "~")
-	global := filepath.Join(a.cfg.DataDir, "plugins", vendorDriver, "mounts", shared)
+	rec := &volumeRecord{Kind: "flex", Key: "flex/" + shared, Flex: &fv,
+		Dir: filepath.Join(a.cfg.DataDir, "plugins", vendorDriver, "mounts", shared)}
 	info := flex.PodInfo{Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), ServiceAccount: pod.Spec.ServiceAccountName}
-	a.volMu.Lock()
-	err := a.flex.SetUp(ctx, flex.SetUpRequest{Volume: fv, Pod: info, Secret: secret, Node: a.cfg.NodeName, PodDir: dir, GlobalDir: global})
-	if err == nil {
-		a.addUser("flex/"+shared, string(pod.UID))
+	uid, name := string(pod.UID), filepath.Base(dir)
+	l := a.vols.lock(rec.Key)
+	defer l.Unlock()
+	// Recorded first: an agent that dies during the set-up still knows,
+	// when it starts again, that there may be something to tear down.
+	if err := a.writeRecord(uid, name, rec); err != nil {
+		return nil, err
 	}
-	a.volMu.Unlock()
+	err := a.flex.SetUp(ctx, flex.SetUpRequest{Volume: fv, Pod: info, Secret: secret, Node: a.cfg.NodeName, PodDir: dir, GlobalDir: rec.Dir})
 	if err != nil {
+		_ = a.writeRecord(uid, name, nil) // SetUp undid what it did
 		return nil, &missingError{fmt.Sprintf("flexVolume %s: %v", fv.Driver, err)}
 	}
-	out := &podVolume{source: dir, readOnly: fv.ReadOnly, qos: q}
+	a.vols.add(rec.Key, uid)
+	out := &podVolume{source: dir, readOnly: fv.ReadOnly, qos: q, record: rec}
 	if dev, ok, _ := mount.BlockDevice(dir); ok {
 		out.device = dev
 	}
-	uid := string(pod.UID)
-	out.teardown = func(ctx context.Context) error {
-		a.volMu.Lock()
-		defer a.volMu.Unlock()
-		last := a.removeUser("flex/"+shared, uid)
-		return a.flex.TearDown(ctx, flex.TearDownRequest{Volume: fv, Node: a.cfg.NodeName, PodDir: dir, GlobalDir: global, LastUser: last})
-	}
 	return out, nil
-}
-
-// addUser and removeUser track which pods use a node-wide volume mount;
-// removeUser reports whether the pod was the last. Callers hold volMu.
-func (a *Agent) addUser(key, uid string) {
-	if a.volUsers[key] == nil {
-		a.volUsers[key] = map[string]bool{}
-	}
-	a.volUsers[key][uid] = true
-}
-
-func (a *Agent) removeUser(key, uid string) bool {
-	delete(a.volUsers[key], uid)
-	if len(a.volUsers[key]) == 0 {
-		delete(a.volUsers, key)
-		return true
-	}
-	return false
 }
 
 // ioLimits sums the QoS of the pod's volumes per block device: several
@@ -296,17 +281,29 @@ func ioLimits(vols map[string]*podVolume) []cgroups.IOLimit {
 	return out
 }
 
-// tearDownVolumes undoes every volume set-up of the pod, and what an
-// earlier agent set up for it and this one does not know (after a
-// restart): every mount left under the pod's volume directory.
+// tearDownVolumes undoes every volume set-up of the pod: the recorded
+// ones through their records (also those an earlier agent set up, after a
+// restart), the others directly; then every mount left under the pod's
+// volume directory.
 func (w *podWorker) tearDownVolumes(ctx context.Context) error {
 	var errs []error
 	for name, v := range w.vols {
-		if err := v.teardown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("agent: volume %q: %w", name, err))
-			continue
+		if v.teardown != nil {
+			if err := v.teardown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("agent: volume %q: %w", name, err))
+				continue
+			}
 		}
 		delete(w.vols, name)
+	}
+	recs, err := w.a.readRecords(w.uid)
+	if err != nil {
+		return err
+	}
+	for name, r := range recs {
+		if err := w.a.tearDownRecorded(ctx, w.uid, name, r); err != nil {
+			errs = append(errs, fmt.Errorf("agent: volume %q: %w", name, err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -282,15 +282,18 @@ func (w *podWorker) ensureSandbox(ctx context.Context, pod *v1.Pod) error {
 	if err != nil {
 		return err
 	}
+	io := ioLimits(w.vols)
 	for _, sb := range w.a.rt.Sandboxes() {
 		if sb.UID == w.uid {
-			ip = sb.IP // adopted: keep the address it had
+			// Adopted: keep the address it had, and its volumes' I/O
+			// limits until the volumes are set up again.
+			ip, io = sb.IP, sb.Resources.IO
 		}
 	}
 	w.ip, w.hostname = ip, podHostname(pod)
 	cfg := runtime.SandboxConfig{UID: w.uid, Namespace: pod.Namespace, Name: pod.Name, Hostname: w.hostname, IP: ip,
 		Resources: podResources(pod), Hosts: w.hostsFile(pod), ResolvConf: w.a.resolvConf(pod)}
-	cfg.Resources.IO = ioLimits(w.vols)
+	cfg.Resources.IO = io
 	if err := w.a.rt.CreateSandbox(ctx, cfg); err != nil {
 		return err
 	}
