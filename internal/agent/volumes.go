@@ -48,6 +48,10 @@ func (w *podWorker) syncVolumes(ctx context.Context, pod *v1.Pod, pc *podConfig)
 			if err != nil {
 				return err
 			}
+			if !pv.qos.IsZero() && pv.device == "" {
+				w.a.event(ctx, pod, v1.EventTypeWarning, "VolumeQoSNotEnforced", fmt.Sprintf(
+					"volume %q: its I/O limits cannot be enforced: %s is on no block device (tmpfs, overlay?)", v.Name, pv.source))
+			}
 			w.vols[v.Name] = pv
 			continue
 		}

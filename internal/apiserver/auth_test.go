@@ -111,6 +111,12 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 			_, err := client.For[*v1.PersistentVolume](node1, "").Create(ctx, localPV("pv-n2", "n2"))
 			return err
 		}, v1.ReasonForbidden},
+		{"node creates a volume no local provisioner made", func(ctx context.Context) error {
+			pv := localPV("pv-hostpath", "n1")
+			delete(pv.Annotations, v1.AnnotationProvisionedBy)
+			_, err := client.For[*v1.PersistentVolume](node1, "").Create(ctx, pv)
+			return err
+		}, v1.ReasonForbidden},
 		{"node deletes a volume of another node", func(ctx context.Context) error {
 			if _, err := client.For[*v1.PersistentVolume](admin, "").Create(ctx, localPV("pv-other", "n2")); err != nil {
 				return err
@@ -142,7 +148,8 @@ func TestAuthenticationAndAuthorization(t *testing.T) {
 // localPV is a local volume carved from node's storage.
 func localPV(name, node string) *v1.PersistentVolume {
 	return &v1.PersistentVolume{
-		ObjectMeta: v1.ObjectMeta{Name: name, Annotations: map[string]string{v1.AnnotationVolumeNode: node}},
+		ObjectMeta: v1.ObjectMeta{Name: name, Annotations: map[string]string{v1.AnnotationVolumeNode: node,
+			v1.AnnotationProvisionedBy: v1.ProvisionerLocal}},
 		Spec: v1.PersistentVolumeSpec{
 			Capacity:               v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")},
 			AccessModes:            []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},

@@ -92,9 +92,9 @@ func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName
 			return forbidden(id, info, "a node may write only its own Lease "+quote(id.Node))
 		}
 	case "persistentvolumes":
-		if m.Annotations[v1.AnnotationVolumeNode] != id.Node {
-			return forbidden(id, info, "a node may write only the volumes carved from its own storage (annotation "+
-				v1.AnnotationVolumeNode+"="+quote(id.Node)+")")
+		if m.Annotations[v1.AnnotationVolumeNode] != id.Node || m.Annotations[v1.AnnotationProvisionedBy] != v1.ProvisionerLocal {
+			return forbidden(id, info, "a node may write only the local volumes carved from its own storage (annotations "+
+				v1.AnnotationVolumeNode+"="+quote(id.Node)+", "+v1.AnnotationProvisionedBy+"="+quote(v1.ProvisionerLocal)+")")
 		}
 	case "pods":
 		if nodeName != id.Node {

@@ -159,9 +159,13 @@ func (p *Provisioner) provision(ctx context.Context, pl *plan, name string) erro
 		return nil // made by an earlier run that did not see it through
 	}
 	if err != nil {
-		// The create may have happened although its answer was lost.
-		if _, gerr := pvs.Get(ctx, name); gerr == nil {
-			return nil
+		// The data goes only when the create was certainly refused: one
+		// whose answer was lost may have happened, and the retry, finding
+		// the volume, must find its data too (Provision is idempotent).
+		switch v1.ReasonOf(err) {
+		case v1.ReasonInvalid, v1.ReasonForbidden, v1.ReasonBadRequest:
+		default:
+			return fmt.Errorf("create persistentvolume %s: %w", name, err)
 		}
 		if derr := Delete(ctx, path); derr != nil {
 			p.log.Warn("cannot remove the data of a volume not created", "volume", name, "path", path, "err", derr)
