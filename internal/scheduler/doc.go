@@ -4,8 +4,9 @@
 // names it (spec.schedulerName, default-scheduler by default) and has no
 // node through a Profile of plugins (framework and plugins subpackages).
 // It lets the profile's PreBind plugins prepare the best node (select it
-// for the pod's unbound local volume claims), then binds the pod to it by
-// setting spec.nodeName once, conditionally on the pod's resourceVersion.
+// for the pod's unbound WaitForFirstConsumer claims), then binds the pod
+// to it by setting spec.nodeName once, conditionally on the pod's
+// resourceVersion.
 // When no node fits, it says why on the pod's PodScheduled condition and
 // in a FailedScheduling event, and tries again when nodes change, pods
 // go, claims, volumes or classes change, or its back-off runs out.

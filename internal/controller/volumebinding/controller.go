@@ -11,6 +11,8 @@
 //	claim.go       a claim: protection finalizer, binding, Lost
 //	provision.go   a claim no volume serves: its class's provisioner
 //	placement.go   Immediate kennel.io/local claims: choosing node + device
+//	selected.go    kennel.io/local claims with a selected node: its device,
+//	               or unselecting a node that is gone
 //	match.go       which Available volume serves a claim (pure)
 //	volume.go      a volume: phase and reclaim
 //	events.go      Events on claims
@@ -20,6 +22,15 @@
 // Immediate claims; the scheduler selects them for WaitForFirstConsumer
 // ones); kennel.io/flexvolume volumes are made here, since FlexVolume has
 // no provision call; any other provisioner is external and awaited.
+// A WaitForFirstConsumer claim, of any class, waits for the scheduler to
+// select its node; then it binds an Available volume whose node affinity
+// admits that node, or is provisioned as above. A local claim whose node
+// was selected without a device (for a volume made in advance that
+// another claim took since) gets a device of that node here; one whose
+// node is gone is unselected, so that a node is chosen again.
+//
+// A claim that names no class (nil or "") has none: the API server gives
+// new claims the default class.
 //
 // Binding writes the volume's claimRef first, with the version read, so
 // that two claims never take one volume, then the claim's volumeName and
@@ -63,6 +74,7 @@ type Controller struct {
 	claimsAPI  *client.Resource[*v1.PersistentVolumeClaim]
 	volumesAPI *client.Resource[*v1.PersistentVolume]
 	podsAPI    *client.Resource[*v1.Pod]
+	nodesAPI   *client.Resource[*v1.Node]
 
 	claims  *client.Informer[*v1.PersistentVolumeClaim]
 	volumes *client.Informer[*v1.PersistentVolume]
@@ -106,6 +118,7 @@ func New(c *client.Client, log *slog.Logger, opts controller.Options) (*Controll
 	vc.claimKind = vc.claimsAPI.Kind()
 	vc.volumesAPI = client.For[*v1.PersistentVolume](c, "")
 	vc.podsAPI = client.For[*v1.Pod](c, "")
+	vc.nodesAPI = client.For[*v1.Node](c, "")
 	vc.events = &events.Recorder{Client: c, Component: component, OffNode: true, Clock: opts.Clock, Logger: vc.log}
 	vc.watch(c)
 	return vc, nil
@@ -144,7 +157,7 @@ func (vc *Controller) watch(c *client.Client) {
 		UpdateFunc: func(_, obj any) { vc.podChanged(obj) },
 		DeleteFunc: vc.podChanged,
 	})
-	vc.nodes = client.NewInformer(client.For[*v1.Node](c, ""), client.ListOptions{}, vc.log)
+	vc.nodes = client.NewInformer(vc.nodesAPI, client.ListOptions{}, vc.log)
 	vc.nodes.AddHandler(client.HandlerFuncs{
 		AddFunc: func(any) { vc.enqueueUnbound() },
 		UpdateFunc: func(old, obj any) {

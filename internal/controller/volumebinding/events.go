@@ -10,8 +10,9 @@ import (
 // has one).
 const (
 	// ReasonProvisioningFailed (Warning): the claim's volume cannot be
-	// provisioned: no node has room, the class is missing or malformed,
-	// the volume cannot be created.
+	// provisioned: no node (or no device of its selected node) has room,
+	// its selected node is gone, the class is missing or malformed, the
+	// volume cannot be created.
 	ReasonProvisioningFailed = "ProvisioningFailed"
 	// ReasonProvisioning (Normal): a node and device were chosen for the
 	// claim's local volume; the node's agent carves it.
@@ -25,8 +26,8 @@ const (
 	// provisioner outside Kennel.
 	ReasonExternalProvisioning = "ExternalProvisioning"
 	// ReasonFailedBinding: no volume can be bound to the claim (Normal
-	// when it has no class to provision from; Warning when the volume it
-	// names is taken).
+	// when it has no class to provision from, or one without a
+	// provisioner; Warning when the volume it names is taken).
 	ReasonFailedBinding = "FailedBinding"
 	// ReasonVolumeMismatch (Warning): the volume the claim names cannot
 	// serve it.

@@ -8,41 +8,19 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 )
 
-// classOf is the class a claim is of, and its name: the one it names, or,
-// when it names none (nil, not ""), the default class. The class is nil
-// when the name is "" (the claim binds only to volumes of no class) or
-// names no class in the cache.
+// classOf is the class a claim is of, and its name. A claim that names
+// none (nil or "") has no class and binds only to volumes of no class:
+// the API server gives a claim the default class when it is created, so
+// a claim without one was made before any default existed, and keeps
+// none, as in Kubernetes. The class is nil when the name is "" or names
+// no class in the cache.
 func (vc *Controller) classOf(claim *v1.PersistentVolumeClaim) (*v1.StorageClass, string) {
-	if n := claim.Spec.StorageClassName; n != nil {
-		if *n == "" {
-			return nil, ""
-		}
-		c, _ := vc.classes.Get(*n)
-		return c, *n
+	n := claim.Spec.StorageClassName
+	if n == nil || *n == "" {
+		return nil, ""
 	}
-	if c := defaultClass(vc.classes.List()); c != nil {
-		return c, c.Name
-	}
-	return nil, ""
-}
-
-// defaultClass is the class annotated as the default; of several, the
-// newest (then the first by name), as Kubernetes chooses.
-func defaultClass(classes []*v1.StorageClass) *v1.StorageClass {
-	var best *v1.StorageClass
-	for _, c := range classes {
-		if c.Annotations[v1.AnnotationDefaultStorageClass] != "true" {
-			continue
-		}
-		if best == nil || newer(c.CreationTimestamp, best.CreationTimestamp) {
-			best = c
-		}
-	}
-	return best
-}
-
-func newer(a, b *v1.Time) bool {
-	return a != nil && (b == nil || a.After(b.Time))
+	c, _ := vc.classes.Get(*n)
+	return c, *n
 }
 
 // findVolume is the volume to bind an unbound claim of class className
@@ -191,18 +169,25 @@ func requirementMatches(r *v1.NodeSelectorRequirement, value string, present boo
 	return false
 }
 
-// inTopology reports whether a class may provision on node: any of its
-// allowed topology terms matches (all of a term's label requirements
-// hold), or it sets none.
-func inTopology(class *v1.StorageClass, node *v1.Node) bool {
-	if len(class.AllowedTopologies) == 0 {
+// topologyAdmits reports whether a class's allowedTopologies admit node,
+// as in Kubernetes: no terms admit every node; the terms are ORed, the
+// expressions of a term ANDed, each holding when the node's label has
+// one of the values; a term without expressions admits nothing.
+// (The scheduler's VolumeBinding plugin has the same function.)
+func topologyAdmits(terms []v1.TopologySelectorTerm, node *v1.Node) bool {
+	if len(terms) == 0 {
 		return true
 	}
-	for _, t := range class.AllowedTopologies {
+	for _, t := range terms {
+		if len(t.MatchLabelExpressions) == 0 {
+			continue
+		}
 		ok := true
 		for _, r := range t.MatchLabelExpressions {
-			v, present := node.Labels[r.Key]
-			ok = ok && present && slices.Contains(r.Values, v)
+			if v, has := node.Labels[r.Key]; !has || !slices.Contains(r.Values, v) {
+				ok = false
+				break
+			}
 		}
 		if ok {
 			return true

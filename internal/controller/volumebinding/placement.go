@@ -73,15 +73,16 @@ func (vc *Controller) placeLocal(ctx context.Context, claim *v1.PersistentVolume
 }
 
 // ledger is what volumes, selected claims and this controller's recent
-// choices hold of each device.
+// choices hold of each device. A choice is forgotten once the cache shows
+// the claim with a device (BuildLedger counts it), bound, or gone.
 func (vc *Controller) ledger() *volume.Ledger {
 	l := volume.BuildLedger(vc.volumes.List(), vc.claims.List(), vc.claimQoS)
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	for uid, a := range vc.assumed {
 		c, ok := vc.claims.Get(a.key)
-		if !ok || c.UID != uid || c.Annotations[v1.AnnotationSelectedNode] != "" || c.Spec.VolumeName != "" {
-			delete(vc.assumed, uid) // gone, or counted from the cache
+		if !ok || c.UID != uid || c.Annotations[v1.AnnotationSelectedDevice] != "" || c.Spec.VolumeName != "" {
+			delete(vc.assumed, uid)
 			continue
 		}
 		l.Add(uid, a.at, a.demand)
@@ -115,7 +116,7 @@ func choose(l *volume.Ledger, nodes []*v1.Node, class *v1.StorageClass, req volu
 		case n.Spec.Unschedulable:
 			rejected[n.Name] = reasonUnschedulable
 			continue
-		case !inTopology(class, n):
+		case !topologyAdmits(class.AllowedTopologies, n):
 			rejected[n.Name] = reasonTopology
 			continue
 		}

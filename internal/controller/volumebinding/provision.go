@@ -9,6 +9,10 @@ import (
 	"github.com/kennel-dev/kennel/internal/volume"
 )
 
+// provisionerNone is the provisioner of classes whose volumes are all
+// made in advance by an operator (Kubernetes' name).
+const provisionerNone = "kubernetes.io/no-provisioner"
+
 // provision has a volume made for a claim no volume serves, by its
 // class's provisioner, or tells the claim why it waits.
 func (vc *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeClaim, class *v1.StorageClass, className string) error {
@@ -31,12 +35,16 @@ func (vc *Controller) provision(ctx context.Context, claim *v1.PersistentVolumeC
 	switch class.Provisioner {
 	case v1.ProvisionerLocal:
 		if node != "" {
-			// The node's agent carves the volume.
-			return vc.annotate(ctx, claim, map[string]string{v1.AnnotationStorageProvisioner: class.Provisioner})
+			return vc.provisionLocalOn(ctx, claim, class, node)
 		}
 		return vc.placeLocal(ctx, claim, class)
 	case v1.ProvisionerFlex:
 		return vc.provisionFlex(ctx, claim, class)
+	case provisionerNone:
+		// A volume made (or freed) by an operator brings the claim back.
+		vc.report(ctx, claim, v1.EventTypeNormal, ReasonFailedBinding, fmt.Sprintf(
+			"no persistent volumes available for this claim, and storage class %q makes none (provisioner %s)", className, provisionerNone))
+		return nil
 	}
 	if err := vc.annotate(ctx, claim, map[string]string{v1.AnnotationStorageProvisioner: class.Provisioner}); err != nil {
 		return err

@@ -97,21 +97,45 @@ func TestFlexProvisioning(t *testing.T) {
 	}
 }
 
-// TestDefaultClass provisions a claim that names no class from the
-// default class, leaving the claim's spec as it is.
+// TestDefaultClass: a claim that names no class gets the default class
+// from the API server when it is created after the default exists, and
+// is provisioned from it; one created before keeps no class, and the
+// controller does not give it one later: it binds only volumes of no
+// class.
+//
+// One worker: once a claim touched after the other is synced, the other
+// was synced too, with the default class in the cache.
 func TestDefaultClass(t *testing.T) {
-	h := start(t, 2)
+	h := start(t, 1)
+	before := h.createClaim(claimSpec("before", nil, "1Gi"))
+	if ev := h.waitEvent("before", ReasonFailedBinding); ev.Message != "no persistent volumes available for this claim and no storage class is set" {
+		t.Errorf("claim before: event %q", ev.Message)
+	}
 	class := classSpec("standard", v1.ProvisionerFlex, v1.VolumeBindingImmediate, map[string]string{v1.ParamFlexDriver: "kennel.io/loop"})
 	class.Annotations = map[string]string{v1.AnnotationDefaultStorageClass: "true"}
 	h.createClass(class)
-	c := h.createClaim(claimSpec("plain", nil, "1Gi"))
-	claim := h.waitBound("plain")
-	h.expectBoundTo(claim, "pvc-"+c.UID)
-	if pv, _ := h.volume("pvc-" + c.UID); pv.Spec.StorageClassName != "standard" {
+
+	after := h.createClaim(claimSpec("after", nil, "1Gi"))
+	if n := after.Spec.StorageClassName; n == nil || *n != "standard" {
+		t.Fatalf("claim after: storageClassName %v, want the default, standard, from admission", n)
+	}
+	h.expectBoundTo(h.waitBound("after"), "pvc-"+after.UID)
+	if pv, _ := h.volume("pvc-" + after.UID); pv.Spec.StorageClassName != "standard" {
 		t.Errorf("volume class = %q, want standard", pv.Spec.StorageClassName)
 	}
-	if claim.Spec.StorageClassName != nil {
-		t.Errorf("claim storageClassName = %q, want it left unset", *claim.Spec.StorageClassName)
+
+	before, _ = h.claim("before")
+	before.Labels = map[string]string{"touched": "yes"}
+	if _, err := h.claims.Update(h.ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBound(h.createClaim(claimSpec("sentinel", ptr("standard"), "1Gi")).Name)
+	got, _ := h.claim("before")
+	if got.Spec.StorageClassName != nil || got.Spec.VolumeName != "" {
+		t.Errorf("claim before: class %v, volume %q; want no class and no volume", got.Spec.StorageClassName, got.Spec.VolumeName)
+	}
+	if _, ok := h.volume("pvc-" + before.UID); ok {
+		t.Errorf("a volume was provisioned for claim before, which has no class")
 	}
 }
 
@@ -156,6 +180,8 @@ func TestWaiting(t *testing.T) {
 	h.createClaim(claimSpec("shared", ptr("nfs"), "1Gi"))
 	h.createClaim(claimSpec("orphan", ptr("missing"), "1Gi"))
 	h.createClaim(claimSpec("classless", ptr(""), "1Gi"))
+	h.createClass(classSpec("manual", "kubernetes.io/no-provisioner", v1.VolumeBindingImmediate, nil))
+	h.createClaim(claimSpec("manual", ptr("manual"), "1Gi"))
 	tests := []struct {
 		claim, reason, typ, msg string
 	}{
@@ -163,6 +189,8 @@ func TestWaiting(t *testing.T) {
 			`waiting for a volume to be created by the external provisioner "example.com/nfs" or by an administrator`},
 		{"orphan", ReasonProvisioningFailed, v1.EventTypeWarning, `storageclass.storage.k8s.io "missing" not found`},
 		{"classless", ReasonFailedBinding, v1.EventTypeNormal, "no persistent volumes available for this claim and no storage class is set"},
+		{"manual", ReasonFailedBinding, v1.EventTypeNormal,
+			`no persistent volumes available for this claim, and storage class "manual" makes none (provisioner kubernetes.io/no-provisioner)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.claim, func(t *testing.T) {
@@ -174,6 +202,9 @@ func TestWaiting(t *testing.T) {
 	}
 	if c, _ := h.claim("shared"); c.Annotations[v1.AnnotationStorageProvisioner] != "example.com/nfs" {
 		t.Errorf("claim shared: provisioner annotation = %q, want example.com/nfs", c.Annotations[v1.AnnotationStorageProvisioner])
+	}
+	if c, _ := h.claim("manual"); c.Annotations[v1.AnnotationStorageProvisioner] != "" {
+		t.Errorf("claim manual: provisioner annotation = %q, want none: nothing provisions it", c.Annotations[v1.AnnotationStorageProvisioner])
 	}
 	h.createClass(classSpec("missing", v1.ProvisionerFlex, v1.VolumeBindingImmediate, map[string]string{v1.ParamFlexDriver: "kennel.io/loop"}))
 	h.waitBound("orphan")

@@ -14,7 +14,9 @@
 //	NodeRuntime        filter  pods with images on nodes that cannot run them
 //	NodeResourcesFit   filter  cpu, memory, pods and advertised extended resources
 //	LeastAllocated     score   the node with the most cpu and memory left
-//	VolumeBinding      filter  claims: bound volumes' node affinity, room for
-//	                           unbound local claims on a storage device
-//	                   prebind selected node and device on those claims
+//	VolumeBinding      filter  claims: bound volumes' node affinity; for unbound
+//	                           WaitForFirstConsumer claims a volume made in
+//	                           advance, or the provisioner (topology, and room
+//	                           on a storage device for local volumes)
+//	                   prebind selected node (and device) on those claims
 package plugins

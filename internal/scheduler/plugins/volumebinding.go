@@ -30,9 +30,19 @@ const (
 	// another node (selected for an earlier pod that uses it too).
 	ReasonSelectedNodeConflict = "node(s) didn't match the node selected for a PersistentVolumeClaim"
 	// ReasonAllowedTopologies: the class of an unbound
-	// WaitForFirstConsumer claim does not allow the node's topology.
+	// WaitForFirstConsumer claim does not allow the node's topology, and
+	// no volume made in advance for it admits the node.
 	ReasonAllowedTopologies = "node(s) didn't match the StorageClass's allowedTopologies"
+	// ReasonNoVolumesToBind: an unbound WaitForFirstConsumer claim of a
+	// class without a provisioner (ProvisionerNone) has no Available
+	// volume made in advance that admits the node.
+	ReasonNoVolumesToBind = "node(s) didn't find available persistent volumes to bind"
 )
+
+// ProvisionerNone is the provisioner of classes whose volumes are all
+// made in advance by an operator (Kubernetes' name): their claims can
+// only bind an Available volume.
+const ProvisionerNone = "kubernetes.io/no-provisioner"
 
 // VolumeListers reads nodes, claims, volumes and classes from the
 // scheduler's informer caches. Lookups report false for what the cache
@@ -61,17 +71,21 @@ type ClaimWriter interface {
 // VolumeBinding places pods with persistent volume claims. A bound
 // claim's volume must admit the node (a local volume pins its pods to its
 // node). An unbound claim of an Immediate class keeps the pod waiting for
-// the volume binding controller. An unbound WaitForFirstConsumer claim of
-// the local provisioner needs a storage device of the node with room for
-// its capacity and QoS reservation, counted together with the pod's other
-// such claims and everything the devices already hold (volume.Ledger),
-// or an Available volume made in advance on that node; its class's
-// allowedTopologies must admit the node. Claims of other provisioners
-// are provisioned wherever the pod goes.
+// the volume binding controller. An unbound WaitForFirstConsumer claim,
+// of any class, needs on the node either an Available volume made in
+// advance whose node affinity admits it, or its class's provisioner able
+// to make one there: the class's allowedTopologies must admit the node,
+// and for the local provisioner a storage device of the node must have
+// room for the claim's capacity and QoS reservation, counted together
+// with the pod's other such claims and everything the devices already
+// hold (volume.Ledger). A class of ProvisionerNone has only the volumes
+// made in advance; FlexVolume and external provisioners make volumes on
+// any node their topology allows.
 //
-// In PreBind it writes the chosen node and device on each such claim
-// (the selected-node and selected-device annotations), for the node's
-// provisioner to carve the volume. Each reservation is checked again and
+// In PreBind it writes the chosen node on each such claim (the
+// selected-node annotation), and the device for a local volume to be
+// carved (selected-device), for the controller, the node's provisioner
+// or an external one to act on. Each reservation is checked again and
 // remembered (an assumed claim) under one lock before it is written, so
 // pods decided in a burst, or bound concurrently, never over-commit a
 // device, even before the informer shows the claims annotated.
@@ -88,7 +102,8 @@ type VolumeBinding struct {
 type assumedClaim struct {
 	namespace, name string
 	// at is the node and device; Device is "" for a claim that is to
-	// bind the volume made in advance named volume.
+	// bind the volume made in advance named volume, or whose provisioner
+	// needs no device.
 	at     volume.DeviceKey
 	demand volume.Demand
 	volume string
@@ -132,8 +147,8 @@ func (pl *VolumeBinding) PreFilter(_ context.Context, state *framework.CycleStat
 	return nil
 }
 
-// Filter rejects a node the pod's volumes cannot be used from, or whose
-// devices cannot hold its unbound local claims.
+// Filter rejects a node the pod's volumes cannot be used from, or where
+// an unbound WaitForFirstConsumer claim can get no volume.
 func (pl *VolumeBinding) Filter(_ context.Context, state *framework.CycleState, _ *v1.Pod, n *framework.NodeInfo) *framework.Status {
 	pv, ok := framework.ReadAs[*podVolumes](state, volumesKey)
 	if !ok {
@@ -146,10 +161,10 @@ func (pl *VolumeBinding) Filter(_ context.Context, state *framework.CycleState, 
 	return s
 }
 
-// PreBind selects nodeName (and a device) for each unbound local claim of
-// the pod, checked again against every reservation the informers and
-// this plugin know of. A claim already selected for the node is left as
-// it is.
+// PreBind selects nodeName for each unbound WaitForFirstConsumer claim of
+// the pod (and a device for each local volume to carve), checked again
+// against every reservation the informers and this plugin know of. A
+// claim already selected for the node is left as it is.
 func (pl *VolumeBinding) PreBind(ctx context.Context, _ *framework.CycleState, pod *v1.Pod, nodeName string) *framework.Status {
 	if !hasClaims(pod) {
 		return nil
@@ -174,8 +189,8 @@ func (pl *VolumeBinding) PreBind(ctx context.Context, _ *framework.CycleState, p
 	return nil
 }
 
-// reserve places the pod's unbound local claims on node and assumes those
-// that need writing, all under the lock, so that a concurrent PreBind sees
+// reserve places the pod's waiting claims on node and assumes those that
+// need writing, all under the lock, so that a concurrent PreBind sees
 // them.
 func (pl *VolumeBinding) reserve(pod *v1.Pod, node *v1.Node) ([]claimPlacement, *framework.Status) {
 	pl.mu.Lock()
@@ -191,13 +206,14 @@ func (pl *VolumeBinding) reserve(pod *v1.Pod, node *v1.Node) ([]claimPlacement, 
 	var writes []claimPlacement
 	for _, p := range placements {
 		c := p.claim.claim
-		if c.Annotations[v1.AnnotationSelectedNode] == node.Name && (p.static != nil || c.Annotations[v1.AnnotationSelectedDevice] == p.device) {
+		if c.Annotations[v1.AnnotationSelectedNode] == node.Name && (p.device == "" || c.Annotations[v1.AnnotationSelectedDevice] == p.device) {
 			continue
 		}
 		a := assumedClaim{namespace: c.Namespace, name: c.Name, at: volume.DeviceKey{Node: node.Name, Device: p.device}}
-		if p.static != nil {
+		switch {
+		case p.static != nil:
 			a.volume = p.static.Name
-		} else {
+		case p.device != "":
 			a.demand = p.claim.request.Demand
 		}
 		pl.assumed[c.UID] = a
@@ -207,8 +223,8 @@ func (pl *VolumeBinding) reserve(pod *v1.Pod, node *v1.Node) ([]claimPlacement, 
 }
 
 // selectNode annotates the claim with its node and device (none for a
-// volume made in advance, which the controller binds) by a conditional
-// update.
+// volume made in advance, which the controller binds, nor for a
+// provisioner that needs none) by a conditional update.
 func (pl *VolumeBinding) selectNode(ctx context.Context, p claimPlacement, node string) error {
 	c := v1.Clone(p.claim.claim)
 	if c.Annotations == nil {

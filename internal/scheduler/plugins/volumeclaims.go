@@ -17,22 +17,23 @@ type podVolumes struct {
 	// bound are the volumes of the pod's bound claims; their node
 	// affinity must admit the node.
 	bound []*v1.PersistentVolume
-	// topologies are the allowedTopologies of the classes of the pod's
-	// unbound WaitForFirstConsumer claims; each must admit the node.
-	topologies [][]v1.TopologySelectorTerm
-	// local are the unbound WaitForFirstConsumer claims of the local
-	// provisioner: they need a device of the node, or a volume made in
-	// advance there.
-	local []localClaim
+	// waiting are the pod's unbound claims of WaitForFirstConsumer
+	// classes: each needs, on the node, an Available volume made in
+	// advance or its class's provisioner able to make one there.
+	waiting []waitingClaim
 	// ledger is what the devices hold, assumed claims included; nil when
-	// local is empty.
+	// waiting is empty.
 	ledger *volume.Ledger
 }
 
-// localClaim is one unbound claim that the local provisioner will carve
-// on the node the scheduler picks.
-type localClaim struct {
-	claim   *v1.PersistentVolumeClaim
+// waitingClaim is one unbound claim whose node the scheduler picks.
+type waitingClaim struct {
+	claim *v1.PersistentVolumeClaim
+	class *v1.StorageClass
+	// carved: the class is the local provisioner's, which carves the
+	// volume from a device of the node; request is what it asks of the
+	// device.
+	carved  bool
 	request volume.Request
 	// selected is the node the claim is already headed for (its
 	// annotation, a volume provisioned for it, or this scheduler's
@@ -43,55 +44,58 @@ type localClaim struct {
 	static []*v1.PersistentVolume
 }
 
-// claimPlacement is where a local claim goes on one node: a device (to be
-// carved from), or a volume made in advance (device "").
+// claimPlacement is how a waiting claim gets its volume on one node: a
+// volume made in advance, a device its local volume is carved from, or
+// (neither) its class's provisioner.
 type claimPlacement struct {
-	claim  *localClaim
+	claim  *waitingClaim
 	device string
 	static *v1.PersistentVolume
 }
 
 func (p *podVolumes) empty() bool {
-	return len(p.bound) == 0 && len(p.topologies) == 0 && len(p.local) == 0
+	return len(p.bound) == 0 && len(p.waiting) == 0
 }
 
 // fits says whether the pod's volumes can be used from node, and if not
-// why; the placements say where each local claim goes there.
+// why; the placements say how each waiting claim gets its volume there.
 func (p *podVolumes) fits(node *v1.Node) ([]claimPlacement, *framework.Status) {
 	for _, pv := range p.bound {
 		if !volumeAdmits(pv, node) {
 			return nil, framework.NewStatus(framework.Unschedulable, ReasonVolumeNodeAffinityConflict)
 		}
 	}
-	for _, terms := range p.topologies {
-		if !topologyAdmits(terms, node) {
-			return nil, framework.NewStatus(framework.Unschedulable, ReasonAllowedTopologies)
-		}
-	}
 	return p.place(node)
 }
 
-// place finds each local claim a home on node: where it is already
-// headed, else a volume made in advance that the node may use, else a
-// device, all of the pod's claims together.
+// place finds each waiting claim its volume on node: the device it is
+// already headed for, else a volume made in advance that the node may
+// use, else one its class's provisioner makes there (for the local
+// provisioner, on a device with room for all of the pod's claims
+// together).
 func (p *podVolumes) place(node *v1.Node) ([]claimPlacement, *framework.Status) {
-	out := make([]claimPlacement, len(p.local))
+	out := make([]claimPlacement, len(p.waiting))
 	var reqs []volume.Request
 	var carved []int // indices into out of the claims in reqs
-	for i := range p.local {
-		lc := &p.local[i]
-		out[i].claim = lc
-		if lc.selected != "" && lc.selected != node.Name {
-			return nil, framework.NewStatus(framework.Unschedulable, ReasonSelectedNodeConflict)
+	for i := range p.waiting {
+		wc := &p.waiting[i]
+		out[i].claim = wc
+		if wc.selected != "" && wc.selected != node.Name {
+			return nil, unschedulable(ReasonSelectedNodeConflict)
 		}
-		if _, held := p.ledger.Holds(lc.request.Holder); !held {
-			if pv := lc.staticOn(node); pv != nil {
+		if !p.holds(wc) {
+			if pv := wc.staticOn(node); pv != nil {
 				out[i].static = pv
 				continue
 			}
+			if why := wc.cannotProvision(node); why != "" {
+				return nil, unschedulable(why)
+			}
 		}
-		reqs = append(reqs, lc.request)
-		carved = append(carved, i)
+		if wc.carved {
+			reqs = append(reqs, wc.request)
+			carved = append(carved, i)
+		}
 	}
 	if len(reqs) == 0 {
 		return out, nil
@@ -100,7 +104,7 @@ func (p *podVolumes) place(node *v1.Node) ([]claimPlacement, *framework.Status) 
 	var pe *volume.PlaceError
 	switch {
 	case errors.As(err, &pe):
-		return nil, framework.NewStatus(framework.Unschedulable, pe.Reason)
+		return nil, unschedulable(pe.Reason)
 	case err != nil:
 		return nil, framework.AsStatus(err)
 	}
@@ -110,14 +114,38 @@ func (p *podVolumes) place(node *v1.Node) ([]claimPlacement, *framework.Status) 
 	return out, nil
 }
 
+// holds reports whether a device is already reserved for the claim: it
+// goes there.
+func (p *podVolumes) holds(wc *waitingClaim) bool {
+	if !wc.carved {
+		return false
+	}
+	_, held := p.ledger.Holds(wc.request.Holder)
+	return held
+}
+
 // staticOn is the first volume made in advance that node may use.
-func (lc *localClaim) staticOn(node *v1.Node) *v1.PersistentVolume {
-	for _, pv := range lc.static {
+func (wc *waitingClaim) staticOn(node *v1.Node) *v1.PersistentVolume {
+	for _, pv := range wc.static {
 		if volumeAdmits(pv, node) {
 			return pv
 		}
 	}
 	return nil
+}
+
+// cannotProvision says why the claim's class cannot have a volume made
+// on node, or "" when it can (the devices aside, which the ledger
+// judges): a class without a provisioner has only the volumes made in
+// advance, and allowedTopologies restrict every other.
+func (wc *waitingClaim) cannotProvision(node *v1.Node) string {
+	switch {
+	case wc.class.Provisioner == ProvisionerNone:
+		return ReasonNoVolumesToBind
+	case !topologyAdmits(wc.class.AllowedTopologies, node):
+		return ReasonAllowedTopologies
+	}
+	return ""
 }
 
 // claimClass is the name of a claim's class; "" when it names none (the
@@ -152,9 +180,11 @@ func volumeAdmits(pv *v1.PersistentVolume, node *v1.Node) bool {
 	return false
 }
 
-// topologyAdmits reports whether a class's allowedTopologies admit node:
-// no terms admit every node; otherwise one term's expressions must all
-// hold, and an empty term admits nothing, as in Kubernetes.
+// topologyAdmits reports whether a class's allowedTopologies admit node,
+// as in Kubernetes: no terms admit every node; the terms are ORed, the
+// expressions of a term ANDed, each holding when the node's label has
+// one of the values; a term without expressions admits nothing.
+// (The volume binding controller has the same function.)
 func topologyAdmits(terms []v1.TopologySelectorTerm, node *v1.Node) bool {
 	if len(terms) == 0 {
 		return true

@@ -8,7 +8,7 @@ import (
 
 // podVolumesLocked reads the pod's claims from the listers and sorts them
 // into bound, waiting for the controller (an Unschedulable status), and
-// local ones to place; the caller holds pl.mu.
+// waiting for this scheduler to pick their node; the caller holds pl.mu.
 func (pl *VolumeBinding) podVolumesLocked(pod *v1.Pod) (*podVolumes, *framework.Status) {
 	out := &podVolumes{}
 	seen := map[string]bool{}
@@ -29,24 +29,24 @@ func (pl *VolumeBinding) podVolumesLocked(pod *v1.Pod) (*podVolumes, *framework.
 			return nil, s
 		}
 	}
-	if len(out.local) == 0 {
+	if len(out.waiting) == 0 {
 		return out, nil
 	}
 	pvs := pl.listers.Volumes()
 	out.ledger = pl.ledgerLocked(pvs)
 	taken := pl.assumedVolumesLocked()
-	for i := range out.local {
-		lc := &out.local[i]
-		uid := lc.claim.UID
+	for i := range out.waiting {
+		wc := &out.waiting[i]
+		uid := wc.claim.UID
 		if k, held := out.ledger.Holds(uid); held {
-			lc.selected = k.Node
+			wc.selected = k.Node
 		} else if a, ok := pl.assumed[uid]; ok {
-			lc.selected = a.at.Node
+			wc.selected = a.at.Node
 		}
-		class := claimClass(lc.claim)
+		class := claimClass(wc.claim)
 		for _, pv := range pvs {
-			if owner, ok := taken[pv.Name]; (!ok || owner == uid) && staticMatches(pv, lc.claim, class) {
-				lc.static = append(lc.static, pv)
+			if owner, ok := taken[pv.Name]; (!ok || owner == uid) && staticMatches(pv, wc.claim, class) {
+				wc.static = append(wc.static, pv)
 			}
 		}
 	}
@@ -74,21 +74,17 @@ func (pl *VolumeBinding) addClaim(out *podVolumes, c *v1.PersistentVolumeClaim) 
 	case !isWaitForFirstConsumer(sc):
 		return unschedulable(ReasonUnboundImmediateClaims)
 	}
-	if len(sc.AllowedTopologies) > 0 {
-		out.topologies = append(out.topologies, sc.AllowedTopologies)
+	wc := waitingClaim{claim: c, class: sc, request: volume.Request{Holder: c.UID},
+		selected: c.Annotations[v1.AnnotationSelectedNode]}
+	if sc.Provisioner == v1.ProvisionerLocal {
+		q, err := volume.ClassQoS(sc)
+		if err != nil {
+			return unschedulable(err.Error())
+		}
+		wc.carved = true
+		wc.request = volume.Request{Holder: c.UID, Demand: volume.ClaimDemand(c, q), Device: sc.Parameters[v1.ParamDevice]}
 	}
-	if sc.Provisioner != v1.ProvisionerLocal {
-		return nil // provisioned wherever the pod goes
-	}
-	q, err := volume.ClassQoS(sc)
-	if err != nil {
-		return unschedulable(err.Error())
-	}
-	out.local = append(out.local, localClaim{
-		claim:    c,
-		request:  volume.Request{Holder: c.UID, Demand: volume.ClaimDemand(c, q), Device: sc.Parameters[v1.ParamDevice]},
-		selected: c.Annotations[v1.AnnotationSelectedNode],
-	})
+	out.waiting = append(out.waiting, wc)
 	return nil
 }
 
@@ -121,15 +117,17 @@ func (pl *VolumeBinding) ledgerLocked(pvs []*v1.PersistentVolume) *volume.Ledger
 
 // pruneLocked forgets assumed claims that are gone, bound, or shown by
 // the informers where they were assumed: a claim the ledger l (built from
-// the informers alone) holds, or whose volume made in advance now names
-// a claim.
+// the informers alone) holds, whose volume made in advance now names a
+// claim, or, for a claim whose provisioner needs no device, that shows
+// the node selected.
 func (pl *VolumeBinding) pruneLocked(l *volume.Ledger) {
 	for uid, a := range pl.assumed {
 		c, ok := pl.listers.Claim(a.namespace, a.name)
 		_, held := l.Holds(uid)
 		switch {
 		case !ok || c.UID != uid || c.DeletionTimestamp != nil || c.Spec.VolumeName != "":
-		case a.volume == "" && held:
+		case a.volume == "" && a.at.Device != "" && held:
+		case a.volume == "" && a.at.Device == "" && c.Annotations[v1.AnnotationSelectedNode] == a.at.Node:
 		case a.volume != "" && pl.volumeTaken(a.volume):
 		default:
 			continue
