@@ -103,4 +103,7 @@ const (
 const (
 	ProvisionerLocal = "kennel.io/local"
 	ProvisionerFlex  = "kennel.io/flexvolume"
+	// ProvisionerNone is the provisioner of classes whose volumes are all
+	// made by hand (Kubernetes' name): only pre-made volumes bind.
+	ProvisionerNone = "kubernetes.io/no-provisioner"
 )

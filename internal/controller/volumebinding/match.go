@@ -3,7 +3,6 @@ package volumebinding
 import (
 	"fmt"
 	"slices"
-	"strconv"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 )
@@ -89,7 +88,7 @@ func mismatch(claim *v1.PersistentVolumeClaim, className string, pv *v1.Persiste
 	if a, b := volumeMode(claim.Spec.VolumeMode), volumeMode(pv.Spec.VolumeMode); a != b {
 		return fmt.Sprintf("volume mode %s is not the claim's %s", b, a)
 	}
-	if node != nil && !admits(pv.Spec.NodeAffinity, node) {
+	if node != nil && !pv.Spec.NodeAffinity.Admits(node) {
 		return fmt.Sprintf("node affinity does not admit node %s", node.Name)
 	}
 	return ""
@@ -100,98 +99,4 @@ func volumeMode(m *v1.PersistentVolumeMode) v1.PersistentVolumeMode {
 		return v1.PersistentVolumeFilesystem
 	}
 	return *m
-}
-
-// admits reports whether a volume's node affinity lets it be used from
-// node: its terms are ORed, a term's requirements ANDed.
-func admits(a *v1.VolumeNodeAffinity, node *v1.Node) bool {
-	if a == nil || a.Required == nil {
-		return true
-	}
-	for i := range a.Required.NodeSelectorTerms {
-		if termMatches(&a.Required.NodeSelectorTerms[i], node) {
-			return true
-		}
-	}
-	return false
-}
-
-// termMatches ANDs a term's requirements; a term without any matches no
-// node, as in Kubernetes. The only field matchFields knows is
-// metadata.name. (The scheduler's NodeSelector plugin applies the same
-// rules to pods.)
-func termMatches(t *v1.NodeSelectorTerm, node *v1.Node) bool {
-	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
-		return false
-	}
-	for i := range t.MatchExpressions {
-		r := &t.MatchExpressions[i]
-		v, ok := node.Labels[r.Key]
-		if !requirementMatches(r, v, ok) {
-			return false
-		}
-	}
-	for i := range t.MatchFields {
-		r := &t.MatchFields[i]
-		if r.Key != "metadata.name" || !requirementMatches(r, node.Name, true) {
-			return false
-		}
-	}
-	return true
-}
-
-// requirementMatches applies one requirement to a label's value (present
-// tells whether the node has the label at all).
-func requirementMatches(r *v1.NodeSelectorRequirement, value string, present bool) bool {
-	switch r.Operator {
-	case v1.NodeSelectorOpIn:
-		return present && slices.Contains(r.Values, value)
-	case v1.NodeSelectorOpNotIn:
-		return !present || !slices.Contains(r.Values, value)
-	case v1.NodeSelectorOpExists:
-		return present
-	case v1.NodeSelectorOpDoesNotExist:
-		return !present
-	case v1.NodeSelectorOpGt, v1.NodeSelectorOpLt:
-		if !present || len(r.Values) != 1 {
-			return false
-		}
-		have, err1 := strconv.ParseInt(value, 10, 64)
-		want, err2 := strconv.ParseInt(r.Values[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if r.Operator == v1.NodeSelectorOpGt {
-			return have > want
-		}
-		return have < want
-	}
-	return false
-}
-
-// topologyAdmits reports whether a class's allowedTopologies admit node,
-// as in Kubernetes: no terms admit every node; the terms are ORed, the
-// expressions of a term ANDed, each holding when the node's label has
-// one of the values; a term without expressions admits nothing.
-// (The scheduler's VolumeBinding plugin has the same function.)
-func topologyAdmits(terms []v1.TopologySelectorTerm, node *v1.Node) bool {
-	if len(terms) == 0 {
-		return true
-	}
-	for _, t := range terms {
-		if len(t.MatchLabelExpressions) == 0 {
-			continue
-		}
-		ok := true
-		for _, r := range t.MatchLabelExpressions {
-			if v, has := node.Labels[r.Key]; !has || !slices.Contains(r.Values, v) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
 }

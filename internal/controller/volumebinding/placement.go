@@ -116,7 +116,7 @@ func choose(l *volume.Ledger, nodes []*v1.Node, class *v1.StorageClass, req volu
 		case n.Spec.Unschedulable:
 			rejected[n.Name] = reasonUnschedulable
 			continue
-		case !topologyAdmits(class.AllowedTopologies, n):
+		case !v1.TopologyAdmits(class.AllowedTopologies, n):
 			rejected[n.Name] = reasonTopology
 			continue
 		}

@@ -2,8 +2,6 @@ package plugins
 
 import (
 	"context"
-	"slices"
-	"strconv"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
@@ -46,7 +44,7 @@ func (NodeSelector) Score(_ context.Context, _ *framework.CycleState, pod *v1.Po
 	}
 	var sum int64
 	for _, p := range a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-		if termMatches(&p.Preference, n.Node) {
+		if p.Preference.Matches(n.Node) {
 			sum += int64(p.Weight)
 		}
 	}
@@ -71,61 +69,9 @@ func podSelectsNode(pod *v1.Pod, node *v1.Node) bool {
 	}
 	// The terms are ORed.
 	for i, terms := 0, a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms; i < len(terms); i++ {
-		if termMatches(&terms[i], node) {
+		if terms[i].Matches(node) {
 			return true
 		}
-	}
-	return false
-}
-
-// termMatches ANDs a term's requirements; a term without any matches no
-// node, as in Kubernetes. The only field matchFields knows is
-// metadata.name.
-func termMatches(t *v1.NodeSelectorTerm, node *v1.Node) bool {
-	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
-		return false
-	}
-	for i := range t.MatchExpressions {
-		r := &t.MatchExpressions[i]
-		v, ok := node.Labels[r.Key]
-		if !requirementMatches(r, v, ok) {
-			return false
-		}
-	}
-	for i := range t.MatchFields {
-		r := &t.MatchFields[i]
-		if r.Key != "metadata.name" || !requirementMatches(r, node.Name, true) {
-			return false
-		}
-	}
-	return true
-}
-
-// requirementMatches applies one requirement to a label's value (present
-// tells whether the node has the label at all).
-func requirementMatches(r *v1.NodeSelectorRequirement, value string, present bool) bool {
-	switch r.Operator {
-	case v1.NodeSelectorOpIn:
-		return present && slices.Contains(r.Values, value)
-	case v1.NodeSelectorOpNotIn:
-		return !present || !slices.Contains(r.Values, value)
-	case v1.NodeSelectorOpExists:
-		return present
-	case v1.NodeSelectorOpDoesNotExist:
-		return !present
-	case v1.NodeSelectorOpGt, v1.NodeSelectorOpLt:
-		if !present || len(r.Values) != 1 {
-			return false
-		}
-		have, err1 := strconv.ParseInt(value, 10, 64)
-		want, err2 := strconv.ParseInt(r.Values[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if r.Operator == v1.NodeSelectorOpGt {
-			return have > want
-		}
-		return have < want
 	}
 	return false
 }

@@ -39,10 +39,10 @@ const (
 	ReasonNoVolumesToBind = "node(s) didn't find available persistent volumes to bind"
 )
 
-// ProvisionerNone is the provisioner of classes whose volumes are all
+// ProvisionerNone is v1.ProvisionerNone: the provisioner of classes whose volumes are all
 // made in advance by an operator (Kubernetes' name): their claims can
 // only bind an Available volume.
-const ProvisionerNone = "kubernetes.io/no-provisioner"
+const ProvisionerNone = v1.ProvisionerNone
 
 // VolumeListers reads nodes, claims, volumes and classes from the
 // scheduler's informer caches. Lookups report false for what the cache

@@ -142,7 +142,7 @@ func (wc *waitingClaim) cannotProvision(node *v1.Node) string {
 	switch {
 	case wc.class.Provisioner == ProvisionerNone:
 		return ReasonNoVolumesToBind
-	case !topologyAdmits(wc.class.AllowedTopologies, node):
+	case !v1.TopologyAdmits(wc.class.AllowedTopologies, node):
 		return ReasonAllowedTopologies
 	}
 	return ""
@@ -168,43 +168,7 @@ func isWaitForFirstConsumer(sc *v1.StorageClass) bool {
 // affinity, whose terms are ORed, matches the node (no affinity: any
 // node).
 func volumeAdmits(pv *v1.PersistentVolume, node *v1.Node) bool {
-	a := pv.Spec.NodeAffinity
-	if a == nil || a.Required == nil {
-		return true
-	}
-	for i := range a.Required.NodeSelectorTerms {
-		if termMatches(&a.Required.NodeSelectorTerms[i], node) {
-			return true
-		}
-	}
-	return false
-}
-
-// topologyAdmits reports whether a class's allowedTopologies admit node,
-// as in Kubernetes: no terms admit every node; the terms are ORed, the
-// expressions of a term ANDed, each holding when the node's label has
-// one of the values; a term without expressions admits nothing.
-// (The volume binding controller has the same function.)
-func topologyAdmits(terms []v1.TopologySelectorTerm, node *v1.Node) bool {
-	if len(terms) == 0 {
-		return true
-	}
-	for _, t := range terms {
-		if len(t.MatchLabelExpressions) == 0 {
-			continue
-		}
-		ok := true
-		for _, r := range t.MatchLabelExpressions {
-			if v, has := node.Labels[r.Key]; !has || !slices.Contains(r.Values, v) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
+	return pv.Spec.NodeAffinity.Admits(node)
 }
 
 // staticMatches reports whether pv, made in advance, can be bound to the
