@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,22 +19,7 @@ import (
 // itself.
 func TestVolumeFlexTornDownForPodDeletedWhileAgentDown(t *testing.T) {
 	requireRoot(t)
-	plugins := t.TempDir()
-	installDriver(t, loopDriver, plugins, "kennel/loop")
-	e := startVolumeEnv(t, func(c *Config) { c.VolumePluginDir = plugins })
-	images := filepath.Join(e.dataDir, "images")
-	t.Setenv("KENNEL_LOOP_DIR", images)
-	img := filepath.Join(images, "img")
-	mnt := t.TempDir()
-	p := e.create(volumePod("gone", mnt, "echo x > "+mnt+"/data/f && exec sleep 3600",
-		v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{FlexVolume: &v1.FlexVolumeSource{Driver: "kennel/loop",
-			Options: map[string]string{"size": "32Mi", "file": img}}}}))
-	e.waitPod("gone", 60*time.Second, "Running", running)
-	uid := string(p.UID)
-	podDir := e.agent.volumeDir(uid, "data")
-	globalDir := filepath.Join(e.dataDir, "plugins", "kennel~loop", "mounts", uid+"-data")
-	waitFile(t, filepath.Join(podDir, "f"), "x\n")
-	checkOneLoopMount(t, img, podDir, globalDir)
+	e, _, img, _, _ := startFlexLoopPod(t, "gone", "x")
 
 	e.agent.Close()
 	zero := int64(0)

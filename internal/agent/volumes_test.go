@@ -123,23 +123,7 @@ func TestVolumeClaimNotBoundWaits(t *testing.T) {
 // device; deleting the pod leaves neither.
 func TestVolumeFlexLoopConvergesAfterAgentCrash(t *testing.T) {
 	requireRoot(t)
-	plugins := t.TempDir()
-	installDriver(t, loopDriver, plugins, "kennel/loop")
-	e := startVolumeEnv(t, func(c *Config) { c.VolumePluginDir = plugins })
-	// The image is under the data dir, where the env's cleanup looks.
-	images := filepath.Join(e.dataDir, "images")
-	t.Setenv("KENNEL_LOOP_DIR", images)
-	img := filepath.Join(images, "img")
-	mnt := t.TempDir()
-	p := e.create(volumePod("flex", mnt, "echo kept > "+mnt+"/data/f && exec sleep 3600",
-		v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{FlexVolume: &v1.FlexVolumeSource{Driver: "kennel/loop",
-			Options: map[string]string{"size": "32Mi", "file": img}}}}))
-	e.waitPod("flex", 60*time.Second, "Running", running)
-	uid := string(p.UID)
-	podDir := e.agent.volumeDir(uid, "data")
-	globalDir := filepath.Join(e.dataDir, "plugins", "kennel~loop", "mounts", uid+"-data")
-	waitFile(t, filepath.Join(podDir, "f"), "kept\n")
-	checkOneLoopMount(t, img, podDir, globalDir)
+	e, uid, img, podDir, globalDir := startFlexLoopPod(t, "flex", "kept")
 
 	// A restart adopts the mounts as they are.
 	rec := filepath.Join(e.dataDir, "volumes", uid, recordFile)
@@ -171,6 +155,32 @@ func TestVolumeFlexLoopConvergesAfterAgentCrash(t *testing.T) {
 	if loops := loopsUnder(t, img); len(loops) > 0 {
 		t.Fatalf("the image is still on loop devices %q", loops)
 	}
+}
+
+// startFlexLoopPod starts an agent with the example loop driver and a
+// running pod with an inline FlexVolume of it at /data, into which the
+// pod has written word to f; it returns the pod's uid, the image, and
+// the pod's and node-wide mount dirs.
+func startFlexLoopPod(t *testing.T, name, word string) (e *env, uid, img, podDir, globalDir string) {
+	t.Helper()
+	plugins := t.TempDir()
+	installDriver(t, loopDriver, plugins, "kennel/loop")
+	e = startVolumeEnv(t, func(c *Config) { c.VolumePluginDir = plugins })
+	// The image is under the data dir, where the env's cleanup looks.
+	images := filepath.Join(e.dataDir, "images")
+	t.Setenv("KENNEL_LOOP_DIR", images)
+	img = filepath.Join(images, "img")
+	mnt := t.TempDir()
+	p := e.create(volumePod(name, mnt, "echo "+word+" > "+mnt+"/data/f && exec sleep 3600",
+		v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{FlexVolume: &v1.FlexVolumeSource{Driver: "kennel/loop",
+			Options: map[string]string{"size": "32Mi", "file": img}}}}))
+	e.waitPod(name, 60*time.Second, "Running", running)
+	uid = string(p.UID)
+	podDir = e.agent.volumeDir(uid, "data")
+	globalDir = filepath.Join(e.dataDir, "plugins", "kennel~loop", "mounts", uid+"-data")
+	waitFile(t, filepath.Join(podDir, "f"), word+"\n")
+	checkOneLoopMount(t, img, podDir, globalDir)
+	return e, uid, img, podDir, globalDir
 }
 
 // TestVolumeOrphanTmpfsRemovedOnRestart: a pod deleted while its agent

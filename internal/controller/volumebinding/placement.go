@@ -28,19 +28,28 @@ type assumption struct {
 	demand volume.Demand
 }
 
+// localRequest is what a local claim of class asks of a device. A class
+// whose QoS parameters do not parse fails the claim for good (classes are
+// immutable: retrying cannot help), and ok is false.
+func (vc *Controller) localRequest(ctx context.Context, claim *v1.PersistentVolumeClaim, class *v1.StorageClass) (volume.Request, bool) {
+	q, err := volume.ClassQoS(class)
+	if err != nil {
+		vc.report(ctx, claim, v1.EventTypeWarning, ReasonProvisioningFailed, err.Error())
+		return volume.Request{}, false
+	}
+	return volume.Request{Holder: claim.UID, Demand: volume.ClaimDemand(claim, q), Device: class.Parameters[v1.ParamDevice]}, true
+}
+
 // placeLocal chooses the node and device an Immediate claim's local
 // volume is carved from and names them on the claim, for that node's
 // agent. When no node can take it, the claim is told why and the sync
 // fails, to be retried with back-off (and at once when nodes or volumes
 // change).
 func (vc *Controller) placeLocal(ctx context.Context, claim *v1.PersistentVolumeClaim, class *v1.StorageClass) error {
-	q, err := volume.ClassQoS(class)
-	if err != nil {
-		// Classes are immutable: retrying cannot help.
-		vc.report(ctx, claim, v1.EventTypeWarning, ReasonProvisioningFailed, err.Error())
+	req, ok := vc.localRequest(ctx, claim, class)
+	if !ok {
 		return nil
 	}
-	req := volume.Request{Holder: claim.UID, Demand: volume.ClaimDemand(claim, q), Device: class.Parameters[v1.ParamDevice]}
 	vc.placeMu.Lock()
 	defer vc.placeMu.Unlock()
 	l := vc.ledger()
@@ -56,7 +65,7 @@ func (vc *Controller) placeLocal(ctx context.Context, claim *v1.PersistentVolume
 		vc.report(ctx, claim, v1.EventTypeWarning, ReasonProvisioningFailed, msg)
 		return fmt.Errorf("%s: %s", component, msg)
 	}
-	err = vc.annotate(ctx, claim, map[string]string{
+	err := vc.annotate(ctx, claim, map[string]string{
 		v1.AnnotationSelectedNode:       at.Node,
 		v1.AnnotationSelectedDevice:     at.Device,
 		v1.AnnotationStorageProvisioner: class.Provisioner,

@@ -51,13 +51,10 @@ func (vc *Controller) nodeNamed(ctx context.Context, name string) (*v1.Node, err
 // and the sync fails, to be retried with back-off (and at once when
 // nodes or volumes change).
 func (vc *Controller) placeOnNode(ctx context.Context, claim *v1.PersistentVolumeClaim, class *v1.StorageClass, node *v1.Node) error {
-	q, err := volume.ClassQoS(class)
-	if err != nil {
-		// Classes are immutable: retrying cannot help.
-		vc.report(ctx, claim, v1.EventTypeWarning, ReasonProvisioningFailed, err.Error())
+	req, ok := vc.localRequest(ctx, claim, class)
+	if !ok {
 		return nil
 	}
-	req := volume.Request{Holder: claim.UID, Demand: volume.ClaimDemand(claim, q), Device: class.Parameters[v1.ParamDevice]}
 	vc.placeMu.Lock()
 	defer vc.placeMu.Unlock()
 	devices, err := vc.ledger().Place(node, []volume.Request{req})
