@@ -136,12 +136,35 @@ func (e *env) get(name string) *v1.Pod {
 func (e *env) waitPod(name string, timeout time.Duration, what string, cond func(*v1.Pod) bool) *v1.Pod {
 	e.t.Helper()
 	var p *v1.Pod
+	// A wait that times out says why the pod was not there yet.
+	defer func() {
+		if e.t.Failed() {
+			e.dumpPod(name)
+		}
+	}()
 	testcluster.Eventually(e.t, timeout, "pod "+name+": "+what, func() bool {
 		var err error
 		p, err = client.For[*v1.Pod](e.tc.Admin, "default").Get(context.Background(), name)
 		return err == nil && cond(p)
 	})
 	return p
+}
+
+// dumpPod logs the pod's status and events, for a failed wait.
+func (e *env) dumpPod(name string) {
+	ctx := context.Background()
+	if p, err := client.For[*v1.Pod](e.tc.Admin, "default").Get(ctx, name); err == nil {
+		e.t.Logf("pod %s: phase %s, conditions %+v, containers %+v", name, p.Status.Phase, p.Status.Conditions, p.Status.ContainerStatuses)
+	}
+	evs, err := client.For[*v1.Event](e.tc.Admin, "default").List(ctx, client.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, ev := range evs.Items {
+		if ev.InvolvedObject.Name == name {
+			e.t.Logf("event %s %s (x%d): %s", ev.Type, ev.Reason, ev.Count, ev.Message)
+		}
+	}
 }
 
 func running(p *v1.Pod) bool {
