@@ -22,6 +22,15 @@ func TestValidateService(t *testing.T) {
 		}, nil},
 		{"ExternalName without name", func(s *Service) { s.Spec = ServiceSpec{Type: ServiceTypeExternalName} },
 			[]string{"spec.externalName"}},
+		{"ExternalName not a DNS name", func(s *Service) {
+			s.Spec = ServiceSpec{Type: ServiceTypeExternalName, ExternalName: "db_primary.example.com"}
+		}, []string{"spec.externalName"}},
+		{"ExternalName with selector", func(s *Service) {
+			s.Spec = ServiceSpec{Type: ServiceTypeExternalName, ExternalName: "db.example.com", Selector: map[string]string{"app": "db"}}
+		}, []string{"spec.selector"}},
+		{"ExternalName with clusterIP", func(s *Service) {
+			s.Spec = ServiceSpec{Type: ServiceTypeExternalName, ExternalName: "db.example.com", ClusterIP: "10.96.0.10"}
+		}, []string{"spec.clusterIP"}},
 		{"headless without ports", func(s *Service) { s.Spec.Ports = nil }, nil},
 		{"not headless without ports", func(s *Service) { s.Spec.Ports, s.Spec.ClusterIP = nil, "" }, []string{"spec.ports"}},
 		{"any IP is accepted", func(s *Service) { s.Spec.ClusterIP = "10.96.0.10" }, nil},
@@ -37,19 +46,56 @@ func TestValidateService(t *testing.T) {
 		{"bad port name", func(s *Service) { s.Spec.Ports[0].Name = "my_port" }, []string{"spec.ports[0].name"}},
 		{"named targetPort", func(s *Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("pg") }, nil},
 		{"bad targetPort", func(s *Service) { s.Spec.Ports[0].TargetPort = intstr.FromInt32(70000) }, []string{"spec.ports[0].targetPort"}},
+		{"targetPort not an IANA name", func(s *Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("postgres_main") },
+			[]string{"spec.ports[0].targetPort"}},
+		{"targetPort name too long", func(s *Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("postgres-primary1") },
+			[]string{"spec.ports[0].targetPort"}},
+		{"UDP and SCTP", func(s *Service) {
+			s.Spec.Ports = []ServicePort{{Name: "dns", Port: 53, Protocol: ProtocolUDP}, {Name: "sig", Port: 2905, Protocol: ProtocolSCTP}}
+		}, nil},
+		{"bad protocol", func(s *Service) { s.Spec.Ports[0].Protocol = "QUIC" }, []string{"spec.ports[0].protocol"}},
+		{"same port and protocol twice", func(s *Service) {
+			s.Spec.Ports = []ServicePort{{Name: "a", Port: 53}, {Name: "b", Port: 53}}
+		}, []string{"spec.ports[1]"}},
+		{"same port, other protocols", func(s *Service) {
+			s.Spec.Ports = []ServicePort{{Name: "dns-tcp", Port: 53}, {Name: "dns-udp", Port: 53, Protocol: ProtocolUDP}}
+		}, nil},
 		{"bad selector", func(s *Service) { s.Spec.Selector = map[string]string{"app": "a b"} }, []string{"spec.selector[app]"}},
 		{"bad sessionAffinity", func(s *Service) { s.Spec.SessionAffinity = "Sticky" }, []string{"spec.sessionAffinity"}},
 	})
 }
 
+// TestServiceNodePortMessage checks that a user who asks for a load
+// balancer or a node port is told which field is refused, why, and what to
+// do instead.
 func TestServiceNodePortMessage(t *testing.T) {
 	t.Parallel()
-	s := validService()
-	s.Spec.Type = ServiceTypeLoadBalancer
-	errs := validateService(s)
-	if len(errs) != 1 || errs[0].Type != FieldNotSupported ||
-		!strings.Contains(errs[0].Error(), "not supported: Kennel has no node ports or load balancers") {
-		t.Errorf("got %v", errs)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Service)
+		field  string
+		value  string
+	}{
+		{"LoadBalancer", func(s *Service) { s.Spec.Type = ServiceTypeLoadBalancer }, "spec.type", `"LoadBalancer"`},
+		{"NodePort", func(s *Service) { s.Spec.Type = ServiceTypeNodePort }, "spec.type", `"NodePort"`},
+		{"nodePort", func(s *Service) { s.Spec.Ports[0].NodePort = 30080 }, "spec.ports[0].nodePort", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := validService()
+			tc.mutate(s)
+			errs := validateService(s)
+			if len(errs) != 1 || errs[0].Type != FieldNotSupported || errs[0].Field != tc.field {
+				t.Fatalf("got %v, want one NotSupported error on %s", errs, tc.field)
+			}
+			msg := errs[0].Error()
+			for _, want := range []string{tc.field + ": ", tc.value, "Kennel has no load balancer or node ports",
+				"clients resolve the service name by DNS to its ready endpoints"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q does not say %q", msg, want)
+				}
+			}
+		})
 	}
 }
 

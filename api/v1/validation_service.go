@@ -8,8 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// noNodePorts is why NodePort and LoadBalancer services are refused.
-const noNodePorts = "not supported: Kennel has no node ports or load balancers"
+// noNodePorts is why NodePort and LoadBalancer services are refused, and
+// what clients do instead.
+const noNodePorts = "not supported: Kennel has no load balancer or node ports; " +
+	"clients resolve the service name by DNS to its ready endpoints"
 
 func validateService(s *Service) FieldErrors {
 	errs := validateObjectMeta(&s.ObjectMeta, true, dnsLabel)
@@ -29,6 +31,10 @@ func validateService(s *Service) FieldErrors {
 		}
 		if spec.ClusterIP != "" && spec.ClusterIP != ClusterIPNone {
 			errs = append(errs, Forbidden(p.Child("clusterIP").String(), "may not be set for an ExternalName service"))
+		}
+		// The external name is the whole answer; pods are never selected.
+		if len(spec.Selector) > 0 {
+			errs = append(errs, Forbidden(p.Child("selector").String(), "may not be set for an ExternalName service"))
 		}
 	case ServiceTypeNodePort, ServiceTypeLoadBalancer:
 		errs = append(errs, FieldError{Type: FieldNotSupported, Field: p.Child("type").String(),

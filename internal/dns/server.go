@@ -1,0 +1,234 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+)
+
+// Server is a running DNS server.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	ttl  uint32
+	ix   *index
+	pc   net.PacketConn
+	ln   net.Listener
+	udp  *mdns.Server
+	tcp  *mdns.Server
+	errc chan error
+
+	svcs *client.Informer[*v1.Service]
+	eps  *client.Informer[*v1.Endpoints]
+	// buildMu makes reading a service's objects from the caches and
+	// publishing its records one step, so a slower rebuild never
+	// overwrites a newer one.
+	buildMu sync.Mutex
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+// Start binds the listeners, fills the index from the API server and
+// serves UDP and TCP. It returns once the informers have synced and both
+// listeners serve; ctx bounds that wait (an unreachable API server blocks
+// until ctx ends). On error nothing is left running.
+func Start(ctx context.Context, cfg Config) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := cfg.withDefaults()
+	s = &Server{cfg: c, log: c.Logger.With("component", "dns"), ttl: uint32(c.TTL / time.Second),
+		ix: newIndex(), errc: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+	ups, err := upstreams(&c)
+	if err != nil {
+		return s, err
+	}
+	if s.pc, s.ln, err = listen(c.Addr); err != nil {
+		return s, err
+	}
+	ups, dropped := withoutSelf(ups, s.UDPAddr())
+	if len(dropped) > 0 {
+		s.log.Warn("upstreams dropped: they are this server", "upstreams", dropped)
+	}
+	if len(ups) == 0 && !c.DisableForward {
+		s.log.Warn("no upstream resolvers: names outside the zone are refused", "zone", c.Zone)
+	}
+	zone, soa := zoneRecords(c.Zone, s.ttl, uint32(time.Now().Unix()), s.nsAddrs())
+	s.ix.replace(zoneOwner, zone)
+	h := newHandler(c.Zone, s.ix, soa, newForwarder(ups, c.ForwardTimeout), s.log)
+	if err := s.startInformers(ctx); err != nil {
+		return s, err
+	}
+	if err := s.serve(ctx, h); err != nil {
+		return s, err
+	}
+	s.log.Info("serving", "udp", s.UDPAddr().String(), "tcp", s.TCPAddr().String(),
+		"zone", c.Zone, "upstreams", ups, "names", s.ix.size())
+	return s, nil
+}
+
+// listen binds UDP and TCP on one port: with port 0, the port the OS gave
+// UDP, trying again if TCP has it taken.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	var lastErr error
+	for range 10 {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: config.Addr: %w", err)
+		}
+		ua := pc.LocalAddr().(*net.UDPAddr)
+		ln, err := net.Listen("tcp", net.JoinHostPort(ua.IP.String(), strconv.Itoa(ua.Port)))
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		lastErr = err
+		if port != "0" {
+			break
+		}
+	}
+	return nil, nil, fmt.Errorf("dns: config.Addr: tcp: %w", lastErr)
+}
+
+// nsAddrs is the address ns.dns.<zone> answers: the listening IP when it
+// is a specific one.
+func (s *Server) nsAddrs() []netip.Addr {
+	ip, ok := netip.AddrFromSlice(s.UDPAddr().IP)
+	if !ok || ip.IsUnspecified() {
+		return nil
+	}
+	return []netip.Addr{ip.Unmap()}
+}
+
+// startInformers watches Services and Endpoints of every namespace and
+// waits for their first lists.
+func (s *Server) startInformers(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.svcs = client.NewInformer(client.For[*v1.Service](s.cfg.Client, ""), client.ListOptions{}, s.log)
+	s.eps = client.NewInformer(client.For[*v1.Endpoints](s.cfg.Client, ""), client.ListOptions{}, s.log)
+	h := client.HandlerFuncs{
+		AddFunc:    s.onEvent,
+		UpdateFunc: func(_, obj any) { s.onEvent(obj) },
+		DeleteFunc: s.onEvent,
+	}
+	s.svcs.AddHandler(h)
+	s.eps.AddHandler(h)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.svcs.Run(runCtx) }()
+	go func() { defer s.wg.Done(); s.eps.Run(runCtx) }()
+	if !s.svcs.WaitForSync(ctx) || !s.eps.WaitForSync(ctx) {
+		return fmt.Errorf("dns: services and endpoints not listed: %w", ctx.Err())
+	}
+	return nil
+}
+
+// onEvent rebuilds the records of the service an event is about.
+func (s *Server) onEvent(obj any) {
+	o, ok := obj.(v1.Object)
+	if !ok {
+		return
+	}
+	s.rebuild(v1.ObjectKey(o))
+}
+
+// rebuild publishes the records of service key ("ns/name") from the
+// cached Service and Endpoints.
+func (s *Server) rebuild(key string) {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	svc, _ := s.svcs.Get(key)
+	ep, _ := s.eps.Get(key)
+	s.ix.replace(key, buildService(s.cfg.Zone, s.ttl, svc, ep))
+}
+
+// serve starts the UDP and TCP servers and waits until both serve.
+func (s *Server) serve(ctx context.Context, h mdns.Handler) error {
+	started := make(chan struct{}, 2)
+	notify := func() { started <- struct{}{} }
+	s.udp = &mdns.Server{PacketConn: s.pc, Handler: h, UDPSize: mdns.DefaultMsgSize, NotifyStartedFunc: notify}
+	s.tcp = &mdns.Server{Listener: s.ln, Handler: h, NotifyStartedFunc: notify}
+	for proto, srv := range map[string]*mdns.Server{"udp": s.udp, "tcp": s.tcp} {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			err := srv.ActivateAndServe()
+			if s.closed.Load() {
+				return
+			}
+			if err == nil {
+				err = errors.New("stopped")
+			}
+			select {
+			case s.errc <- fmt.Errorf("dns: serve %s: %w", proto, err):
+			default:
+			}
+		}()
+	}
+	for n := 0; n < 2; n++ {
+		select {
+		case <-started:
+		case err := <-s.errc:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("dns: serve: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// UDPAddr is the address the server answers UDP on.
+func (s *Server) UDPAddr() *net.UDPAddr { return s.pc.LocalAddr().(*net.UDPAddr) }
+
+// TCPAddr is the address the server answers TCP on.
+func (s *Server) TCPAddr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
+
+// Err reports a listener that stopped serving.
+func (s *Server) Err() <-chan error { return s.errc }
+
+// Close stops serving and watching. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.cancel != nil {
+			s.cancel()
+		}
+		for _, srv := range []*mdns.Server{s.udp, s.tcp} {
+			if srv != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = srv.ShutdownContext(ctx) // not started yet: the listeners are closed below
+				cancel()
+			}
+		}
+		if s.pc != nil {
+			s.pc.Close()
+		}
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		s.wg.Wait()
+	})
+	return nil
+}
