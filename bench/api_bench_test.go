@@ -98,7 +98,7 @@ func IdleRSS(dir string, settle time.Duration) (int64, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd := exec.Command(bin, "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "KENNEL_HOME="+dir)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

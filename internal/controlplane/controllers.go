@@ -10,6 +10,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/deployment"
+	"github.com/kennel-dev/kennel/internal/controller/endpoints"
 	"github.com/kennel-dev/kennel/internal/controller/garbagecollector"
 	"github.com/kennel-dev/kennel/internal/controller/leaderelection"
 	"github.com/kennel-dev/kennel/internal/controller/namespace"
@@ -79,6 +80,7 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 		}},
 		{"deployment", func() (runner, error) { return deployment.New(c, log, controller.Options{Workers: 2}) }},
 		{"volume binding", func() (runner, error) { return volumebinding.New(c, log, controller.Options{Workers: 2}) }},
+		{"endpoints", func() (runner, error) { return endpoints.New(c, log, controller.Options{Workers: 2}) }},
 		{"scheduler", func() (runner, error) { return scheduler.New(c, log, scheduler.Config{}) }},
 	}
 	var wg sync.WaitGroup

@@ -22,6 +22,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/apiserver"
 	"github.com/kennel-dev/kennel/internal/atomicfile"
+	"github.com/kennel-dev/kennel/internal/dns"
 	"github.com/kennel-dev/kennel/internal/pki"
 	"github.com/kennel-dev/kennel/internal/store"
 )
@@ -51,6 +52,14 @@ type Config struct {
 	// must exist. Empty uses DataDir/encryption.keys, generated at the
 	// first start.
 	EncryptionKeyFile string
+	// DNSAddrs are where the cluster DNS serves (UDP and TCP, host:port;
+	// none: no DNS server); ClusterDomain its zone (default
+	// cluster.local), DNSTTL its records' TTL (default 5 s), DNSForward
+	// the resolvers other names go to (default: /etc/resolv.conf's).
+	DNSAddrs      []string
+	ClusterDomain string
+	DNSTTL        time.Duration
+	DNSForward    []string
 	// Logger receives the components' logs.
 	Logger *slog.Logger
 }
@@ -83,6 +92,7 @@ type ControlPlane struct {
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
 	errc       chan error
+	dns        []*dns.Server
 }
 
 // Start brings the control plane up. On error, whatever had started is
@@ -127,6 +137,9 @@ func Start(ctx context.Context, cfg Config) (cp *ControlPlane, err error) {
 		if err := cp.startControllers(runCtx); err != nil {
 			return cp, err
 		}
+	}
+	if err := cp.startDNS(runCtx); err != nil {
+		return cp, err
 	}
 	return cp, nil
 }
@@ -239,6 +252,9 @@ func (cp *ControlPlane) Close() error {
 			cp.cancel()
 		}
 		cp.wg.Wait()
+		for _, s := range cp.dns {
+			s.Close()
+		}
 		if cp.server != nil {
 			cp.server.Close()
 		}

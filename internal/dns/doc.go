@@ -11,7 +11,7 @@
 //
 // Names the server answers for a service s in namespace n (zone z):
 //
-//	s.n.svc.z                A/AAAA  ready endpoints (or the clusterIP when it is a real IP),
+//	s.n.svc.z                A/AAAA  ready endpoints (a clusterIP a manifest sets is not answered),
 //	                         CNAME   for an ExternalName service
 //	h.s.n.svc.z              A/AAAA  the ready endpoint whose hostname is h; endpoints
 //	                                 without a hostname get one from their IP (10-1-2-3)

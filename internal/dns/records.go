@@ -137,57 +137,23 @@ func buildService(zone string, ttl uint32, svc *v1.Service, ep *v1.Endpoints) *s
 	}
 	b := newBuilder(zone, ttl)
 	base := strings.ToLower(svc.Name + "." + svc.Namespace + ".svc." + zone)
-	switch vips := virtualIPs(svc); {
-	case svc.Spec.Type == v1.ServiceTypeExternalName:
+	if svc.Spec.Type == v1.ServiceTypeExternalName {
 		p := b.name(base)
 		if svc.Spec.ExternalName != "" {
 			p.cname = mdns.Fqdn(strings.ToLower(svc.Spec.ExternalName))
 		}
-	case len(vips) > 0:
-		b.virtualIP(base, vips, svc.Spec.Ports)
-	default:
-		b.endpoints(base, ep)
-		if svc.Spec.ClusterIP != v1.ClusterIPNone {
-			// Not headless: the service's name exists even without
-			// endpoints, as it would with a virtual IP.
-			b.name(base)
-		}
+		return b.finish()
+	}
+	// Kennel has no virtual-IP proxy: a service answers with its ready
+	// endpoints whether it is headless or not, and a clusterIP a
+	// manifest sets is not answered (nothing would route it).
+	b.endpoints(base, ep)
+	if svc.Spec.ClusterIP != v1.ClusterIPNone {
+		// Not headless: the service's name exists even without
+		// endpoints, as it would with a virtual IP.
+		b.name(base)
 	}
 	return b.finish()
-}
-
-// virtualIPs returns the service's cluster IPs that are real addresses.
-// Kennel allocates none, but a manifest may set one, and then DNS answers
-// it as Kubernetes would.
-func virtualIPs(svc *v1.Service) []netip.Addr {
-	ips := svc.Spec.ClusterIPs
-	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
-		ips = []string{svc.Spec.ClusterIP}
-	}
-	var out []netip.Addr
-	for _, s := range ips {
-		if ip, err := netip.ParseAddr(s); err == nil && !ip.IsUnspecified() {
-			out = append(out, ip.Unmap())
-		}
-	}
-	return out
-}
-
-// virtualIP publishes a service with real cluster IPs: the IPs, one SRV
-// per named port pointing at the service name, and PTRs for the IPs.
-func (b *builder) virtualIP(base string, vips []netip.Addr, ports []v1.ServicePort) {
-	p := b.name(base)
-	p.addrs = append(p.addrs, vips...)
-	for _, ip := range vips {
-		b.addPTR(ip, base, true)
-	}
-	for _, port := range ports {
-		if port.Name == "" {
-			continue
-		}
-		srv := b.name(srvName(port.Name, port.Protocol, base))
-		srv.srvs = append(srv.srvs, srvTarget{target: base, port: uint16(port.Port)})
-	}
 }
 
 // endpoints publishes the ready addresses of ep: the service name, one

@@ -62,7 +62,7 @@ func (k *kennel) mustRun(stdin string, args ...string) string {
 // up starts `kennel up` and waits until it says it is up.
 func (k *kennel) up(args ...string) *exec.Cmd {
 	k.t.Helper()
-	return k.startDaemon("Kennel is up", append([]string{"up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0"}, args...)...)
+	return k.startDaemon("Kennel is up", append([]string{"up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", ""}, args...)...)
 }
 
 const manifest = `apiVersion: v1
@@ -146,7 +146,7 @@ func TestUpStopsCleanlyOnSIGTERM(t *testing.T) {
 func TestSecondUpOnSameDataDirIsRefused(t *testing.T) {
 	k := build(t)
 	k.up()
-	_, errOut, err := k.run("", "up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0")
+	_, errOut, err := k.run("", "up", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "")
 	if err == nil || !strings.Contains(errOut, "in use") {
 		t.Fatalf("second kennel up on the same data dir: err %v, stderr %q", err, errOut)
 	}

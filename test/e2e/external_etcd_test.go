@@ -68,7 +68,7 @@ func startEtcd(t *testing.T) string {
 func (k *kennel) server(etcd, name string) (*exec.Cmd, string) {
 	k.t.Helper()
 	data := filepath.Join(k.home, name)
-	cmd := exec.Command(k.bin, "server", "--etcd-endpoints", etcd, "--data-dir", data, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd := exec.Command(k.bin, "server", "--etcd-endpoints", etcd, "--data-dir", data, "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "", "--log-level", "warn")
 	cmd.Env = k.env()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer

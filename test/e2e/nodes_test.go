@@ -134,7 +134,7 @@ func TestAgentKillAdoptionLogsExecAndFailover(t *testing.T) {
 		t.Fatalf("build workload: %v\n%s", err, out)
 	}
 	killWorkloads(t, wl, "e2e-n1", "e2e-n2")
-	k.startDaemon("Kennel is up", "server", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0",
+	k.startDaemon("Kennel is up", "server", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "",
 		"--write-config", "--node-monitor-grace-period", "3s", "--pod-eviction-timeout", "2s", "--log-level", "warn")
 	c := k.client()
 	a1 := k.agent("e2e-n1", "127.61.0.0/16")

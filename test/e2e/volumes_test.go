@@ -46,7 +46,7 @@ func volumeCluster(t *testing.T, k *kennel) *client.Client {
 	if err := os.MkdirAll(pool, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	k.startDaemon("Kennel is up", "server", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0",
+	k.startDaemon("Kennel is up", "server", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "",
 		"--write-config", "--log-level", "warn")
 	c := k.client()
 	tok := strings.TrimSpace(k.mustRun("", "token", "create", "--role", "node", "--description", "vol-n1"))

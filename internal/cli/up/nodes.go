@@ -53,7 +53,7 @@ func startAgents(ctx context.Context, o *options, cp *controlplane.ControlPlane,
 		}
 		a, err := agent.Start(ctx, agent.Config{Client: c, CA: cp.CA(), NodeName: name, DataDir: dir,
 			PodCIDR: fmt.Sprintf("127.%d.0.0/16", i), Network: agent.DiscoverNetwork(), Storage: storage,
-			VolumePluginDir: o.volumePluginDir, Logger: log})
+			VolumePluginDir: o.volumePluginDir, ClusterDNS: o.clusterDNSIP, ClusterDomain: o.clusterDomain, Logger: log})
 		if err != nil {
 			closeAgents(agents)
 			return nil, err

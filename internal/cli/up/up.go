@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -43,6 +44,10 @@ type options struct {
 	// drivers.
 	nodeStorage     string
 	volumePluginDir string
+	// The cluster DNS: where it serves, the address pods are given as
+	// their nameserver (it serves there on port 53 too), its zone and TTL.
+	dnsAddr, clusterDNSIP, clusterDomain string
+	dnsTTL                               time.Duration
 }
 
 // NewUpCommand builds `kennel up`.
@@ -125,6 +130,30 @@ func addFlags(cmd *cobra.Command, o *options) {
 	f.DurationVar(&o.nodeGrace, "node-monitor-grace-period", 0, "how long a node's lease may go unrenewed before it is NotReady (default 20s)")
 	f.StringVar(&o.keyFile, "encryption-key-file", "", "file of the keys that encrypt Secrets at rest (default: <data-dir>/encryption.keys, generated at first start); must exist")
 	f.DurationVar(&o.evictionDelay, "pod-eviction-timeout", 0, "how long pods that are not pets stay on a NotReady node before they are evicted (default 30s; a Deployment then replaces its pods)")
+	f.StringVar(&o.dnsAddr, "dns-addr", "127.0.0.1:5353", "where the cluster DNS serves, UDP and TCP (port 0 picks a free one; empty: no DNS server)")
+	defaultIP := ""
+	if os.Geteuid() == 0 {
+		defaultIP = "127.0.0.10"
+	}
+	f.StringVar(&o.clusterDNSIP, "cluster-dns-ip", defaultIP, "the nameserver pods get in /etc/resolv.conf; the cluster DNS serves on its port 53 too (default 127.0.0.10 as root, none otherwise: pods use the host's resolv.conf)")
+	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "the cluster DNS zone")
+	f.DurationVar(&o.dnsTTL, "dns-ttl", 5*time.Second, "TTL of the cluster DNS records")
+}
+
+// dnsAddrs are the addresses the cluster DNS serves on.
+func (o *options) dnsAddrs() ([]string, error) {
+	var out []string
+	if o.dnsAddr != "" {
+		out = append(out, o.dnsAddr)
+	}
+	if o.clusterDNSIP != "" {
+		ip := net.ParseIP(o.clusterDNSIP)
+		if ip == nil {
+			return nil, fmt.Errorf("--cluster-dns-ip %q is not an IP address", o.clusterDNSIP)
+		}
+		out = append(out, net.JoinHostPort(ip.String(), "53"))
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, o *options, out, errOut io.Writer) error {
@@ -134,11 +163,15 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	dnsAddrs, err := o.dnsAddrs()
+	if err != nil {
+		return err
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
 		DisableControllers: o.noCtrl, NodeGracePeriod: o.nodeGrace, PodEvictionTimeout: o.evictionDelay,
-		EncryptionKeyFile: o.keyFile,
+		EncryptionKeyFile: o.keyFile, DNSAddrs: dnsAddrs, ClusterDomain: o.clusterDomain, DNSTTL: o.dnsTTL,
 	})
 	if err != nil {
 		return err
@@ -185,6 +218,9 @@ func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPa
 		store = fmt.Sprintf("external etcd (%d endpoints)", len(o.etcd))
 	}
 	fmt.Fprintf(out, "  store:          %s\n", store)
+	if addrs := cp.DNSAddrs(); len(addrs) > 0 {
+		fmt.Fprintf(out, "  cluster DNS:    %s (zone %s)\n", strings.Join(addrs, ", "), o.clusterDomain)
+	}
 	fmt.Fprintf(out, "  certificates:   %s\n", filepath.Join(o.dataDir, "pki"))
 	fmt.Fprintf(out, "  admin token:    %s\n", filepath.Join(o.dataDir, "admin.token"))
 	switch {
