@@ -57,6 +57,8 @@ type config struct {
 	burnCPU        int
 	print          string
 	logEvery       time.Duration
+	peersSRV       string
+	dnsServer      string
 }
 
 func main() {
@@ -83,6 +85,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&c.burnCPU, "burn-cpu", 0, "goroutines that busy-loop")
 	fs.StringVar(&c.print, "print", "", "line to print at start")
 	fs.DurationVar(&c.logEvery, "log-every", 0, "print a numbered line this often (0: never)")
+	fs.StringVar(&c.peersSRV, "peers-srv", "", "an SRV name to resolve every 200 ms: the peers found are served at /peers and printed when they change")
+	fs.StringVar(&c.dnsServer, "dns-server", "", "resolve --peers-srv with this DNS server (host:port) instead of /etc/resolv.conf's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

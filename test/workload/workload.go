@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +22,8 @@ type workload struct {
 	ready  atomic.Bool
 	unwell atomic.Bool
 	mu     sync.Mutex
-	held   [][]byte // allocated memory, kept reachable so it stays resident
+	held   [][]byte     // allocated memory, kept reachable so it stays resident
+	peers  atomic.Value // []string: the --peers-srv targets last found
 }
 
 func newWorkload(stdout, stderr io.Writer) *workload {
@@ -52,6 +56,12 @@ func (w *workload) serve(addr string) error {
 		slices.Sort(env)
 		for _, kv := range env {
 			fmt.Fprintln(rw, kv)
+		}
+	})
+	mux.HandleFunc("/peers", func(rw http.ResponseWriter, _ *http.Request) {
+		peers, _ := w.peers.Load().([]string)
+		for _, p := range peers {
+			fmt.Fprintln(rw, p)
 		}
 	})
 	mux.HandleFunc("/hostname", func(rw http.ResponseWriter, _ *http.Request) {
@@ -99,6 +109,41 @@ func (w *workload) schedule(c config, exit chan<- int) {
 	}
 	if c.logEvery > 0 {
 		go w.logPeriodically(c.logEvery)
+	}
+	if c.peersSRV != "" {
+		go w.findPeers(c.peersSRV, c.dnsServer)
+	}
+}
+
+// findPeers resolves an SRV name every 200 ms, through the system's
+// resolver configuration or server, and keeps the sorted "host:port"
+// targets, printing them whenever they change.
+func (w *workload) findPeers(name, server string) {
+	r := &net.Resolver{PreferGo: true}
+	if server != "" {
+		r.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, server)
+		}
+	}
+	var last string
+	for ; ; time.Sleep(200 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, srvs, err := r.LookupSRV(ctx, "", "", name)
+		cancel()
+		if err != nil && len(srvs) == 0 {
+			continue
+		}
+		peers := make([]string, 0, len(srvs))
+		for _, s := range srvs {
+			peers = append(peers, net.JoinHostPort(strings.TrimSuffix(s.Target, "."), strconv.Itoa(int(s.Port))))
+		}
+		slices.Sort(peers)
+		w.peers.Store(peers)
+		if now := strings.Join(peers, ","); now != last {
+			fmt.Fprintf(w.stdout, "peers: %s\n", now)
+			last = now
+		}
 	}
 }
 
