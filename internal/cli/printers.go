@@ -29,7 +29,7 @@ func printers() map[string]printer {
 			row: typed(serviceRow)},
 		"endpoints": {headers: cols("NAME", "ENDPOINTS", "AGE"),
 			row: typed(endpointsRow)},
-		"petsets": {headers: cols("NAME", "READY", "CURRENT", "UPDATED", "AGE"), wide: cols("SERVICE", "CURRENT-REVISION", "UPDATE-REVISION"),
+		"petsets": {headers: cols("NAME", "READY", "CURRENT", "UPDATED", "AGE"), wide: cols("SERVICE", "CURRENT-PETS", "UPDATED-PETS"),
 			row: typed(petSetRow)},
 		"deployments": {headers: cols("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), wide: cols("CONTAINERS", "IMAGES", "SELECTOR"),
 			row: typed(deploymentRow)},

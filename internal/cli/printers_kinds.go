@@ -205,11 +205,13 @@ func endpointsRow(e *v1.Endpoints, now time.Time) []string {
 	return []string{e.Name, s, age(e.CreationTimestamp, now)}
 }
 
+// petSetRow shows the revisions in CURRENT and UPDATED: during a rollout
+// they differ, and -o wide counts the pets at each.
 func petSetRow(s *v1.PetSet, now time.Time) []string {
 	return []string{s.Name,
 		fmt.Sprintf("%d/%d", s.Status.ReadyReplicas, s.DesiredReplicas()),
-		itoa(s.Status.CurrentReplicas), itoa(s.Status.UpdatedReplicas), age(s.CreationTimestamp, now),
-		orNone(s.Spec.ServiceName), orNone(s.Status.CurrentRevision), orNone(s.Status.UpdateRevision)}
+		orNone(s.Status.CurrentRevision), orNone(s.Status.UpdateRevision), age(s.CreationTimestamp, now),
+		orNone(s.Spec.ServiceName), itoa(s.Status.CurrentReplicas), itoa(s.Status.UpdatedReplicas)}
 }
 
 func deploymentRow(d *v1.Deployment, now time.Time) []string {
