@@ -16,6 +16,7 @@ import (
 	"github.com/kennel-dev/kennel/internal/controller/namespace"
 	"github.com/kennel-dev/kennel/internal/controller/nodeipam"
 	"github.com/kennel-dev/kennel/internal/controller/nodelifecycle"
+	"github.com/kennel-dev/kennel/internal/controller/petset"
 	"github.com/kennel-dev/kennel/internal/controller/volumebinding"
 	"github.com/kennel-dev/kennel/internal/scheduler"
 )
@@ -81,6 +82,7 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 		{"deployment", func() (runner, error) { return deployment.New(c, log, controller.Options{Workers: 2}) }},
 		{"volume binding", func() (runner, error) { return volumebinding.New(c, log, controller.Options{Workers: 2}) }},
 		{"endpoints", func() (runner, error) { return endpoints.New(c, log, controller.Options{Workers: 2}) }},
+		{"petset", func() (runner, error) { return petset.New(c, log, controller.Options{Workers: 2}) }},
 		{"scheduler", func() (runner, error) { return scheduler.New(c, log, scheduler.Config{}) }},
 	}
 	var wg sync.WaitGroup
