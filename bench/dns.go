@@ -123,8 +123,8 @@ func StartCoreDNS(bin, dir, zone string, port int) (func(), error) {
 
 // DNSRun is what dnsperf measured against one server.
 type DNSRun struct {
-	QPS      float64
-	P50, P99 time.Duration // only with per-query latencies (verbose runs)
+	QPS           float64
+	P50, P90, P99 time.Duration // only with per-query latencies (verbose runs)
 	Lost     int
 }
 
@@ -162,7 +162,7 @@ func RunDNSPerf(ctx context.Context, addr, queryFile string, seconds int, maxQPS
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
-		r.P50, r.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
+		r.P50, r.P90, r.P99 = lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)*99/100]
 	}
 	return r, nil
 }
