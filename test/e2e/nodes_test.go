@@ -226,6 +226,28 @@ spec:
 	testcluster.Eventually(t, 30*time.Second, "one cattle pod running on each node", func() bool {
 		return onNode("e2e-n1") == 1 && onNode("e2e-n2") == 1
 	})
+	// A one-pet PetSet that may only run where pets=ok: e2e-n1 for now.
+	setPetsLabel(t, c, "e2e-n1")
+	k.mustRun(fmt.Sprintf(`apiVersion: kennel.io/v1
+kind: PetSet
+metadata: {name: guard}
+spec:
+  serviceName: guard
+  replicas: 1
+  selector: {matchLabels: {app: guard}}
+  template:
+    metadata: {labels: {app: guard}}
+    spec:
+      nodeSelector: {pets: ok}
+      containers:
+      - name: main
+        command: [%q, "--listen", "$(POD_IP):8080"]
+`, wl), "apply", "-f", "-")
+	testcluster.Eventually(t, 30*time.Second, "pet guard-0 running on e2e-n1", func() bool {
+		p := getPod(t, c, "guard-0")
+		return p != nil && p.Spec.NodeName == "e2e-n1" && v1.IsPodReady(p)
+	})
+	guard := getPod(t, c, "guard-0")
 	// Find and kill e2e-n1's agent (the second one started).
 	var agentPid int
 	entries, _ := os.ReadDir("/proc")
@@ -261,10 +283,33 @@ spec:
 	if p := getPod(t, c, "pet"); p == nil || v1.IsPodReady(p) {
 		t.Fatalf("the pet on the dead node must be not Ready and never replaced: %+v", p)
 	}
+	// The cattle were replaced, so the node is known unreachable; the
+	// PetSet's pet was not: same pod, still bound to the dead node.
+	if p := getPod(t, c, "guard-0"); p == nil || p.UID != guard.UID || p.Spec.NodeName != "e2e-n1" {
+		t.Fatalf("the PetSet's pet on the unreachable node was replaced: %+v", p)
+	}
+	// An operator declares e2e-n1 dead: its pods are removed from the API
+	// and the pet comes back, once, on e2e-n2.
+	setPetsLabel(t, c, "e2e-n2")
+	if out := k.mustRun("", "node", "fence", "e2e-n1"); !strings.Contains(out, "fenced") {
+		t.Fatalf("kennel node fence: %q", out)
+	}
+	testcluster.Eventually(t, 30*time.Second, "pet guard-0 recreated and Ready on e2e-n2", func() bool {
+		p := getPod(t, c, "guard-0")
+		return p != nil && p.UID != guard.UID && p.Spec.NodeName == "e2e-n2" && v1.IsPodReady(p)
+	})
 	p := getPod(t, c, "imaged")
 	cond := v1.GetPodCondition(&p.Status, v1.PodScheduled)
 	if p.Spec.NodeName != "" || cond == nil || !strings.Contains(cond.Message, "node's runtime cannot run images") {
 		t.Fatalf("pod with an image: node %q, condition %+v", p.Spec.NodeName, cond)
+	}
+}
+
+// setPetsLabel labels a node pets=ok, where the test's PetSet may run.
+func setPetsLabel(t *testing.T, c *client.Client, node string) {
+	t.Helper()
+	if _, err := client.For[*v1.Node](c, "").Patch(context.Background(), node, []byte(`{"metadata":{"labels":{"pets":"ok"}}}`)); err != nil {
+		t.Fatal(err)
 	}
 }
 
