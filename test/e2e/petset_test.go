@@ -299,12 +299,14 @@ spec:
         - -c
         - |
           if [ "$POD_NAME" = redis-0 ]; then
-            exec %[1]s --bind "$POD_IP" --port 6379 --save '' --appendonly no --protected-mode no
+            exec %[1]s --bind "$POD_IP" --port 6379 --dir /data --save '' --appendonly no --protected-mode no
           fi
-          exec %[1]s --bind "$POD_IP" --port 6379 --save '' --appendonly no --protected-mode no \
+          exec %[1]s --bind "$POD_IP" --port 6379 --dir /data --save '' --appendonly no --protected-mode no \
             --replicaof redis-0.redis.default.svc.cluster.local 6379
         ports: [{name: redis, containerPort: 6379}]
         readinessProbe: {tcpSocket: {port: 6379}, periodSeconds: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+      volumes: [{name: data, emptyDir: {}}]
 `, redis), "apply", "-f", "-")
 	pets := waitPets(t, c, "redis", 3, 2*time.Minute)
 	run := func(pod string, args ...string) string {

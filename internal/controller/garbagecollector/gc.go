@@ -252,24 +252,46 @@ func (g *GC) setOwners(ctx context.Context, kind *v1.Kind, o v1.Object, refs []v
 }
 
 // orphanDependents removes the owner's reference from every dependent,
-// then the owner's orphan finalizer.
+// then the owner's orphan finalizer. The dependents are listed live, not
+// from the caches: a dependent created just before the owner's deletion
+// may not be in a cache yet, and once the finalizer is gone it would be
+// collected as an object whose owners are gone instead of kept.
 func (g *GC) orphanDependents(ctx context.Context, kind *v1.Kind, owner v1.Object) error {
-	uid := owner.GetObjectMeta().UID
-	for res, inf := range g.informers {
+	om := owner.GetObjectMeta()
+	for res := range g.informers {
 		dk, _ := g.c.Registry().ByResource(res)
-		for _, d := range inf.ByIndex(indexOwner, uid) {
-			var keep []v1.OwnerReference
-			for _, r := range d.GetObjectMeta().OwnerReferences {
-				if r.UID != uid {
-					keep = append(keep, r)
-				}
-			}
-			if err := g.setOwners(ctx, dk, d, keep); err != nil {
+		ns := "" // a cluster-scoped kind, or every namespace for a cluster-scoped owner
+		if dk.Namespaced {
+			ns = om.Namespace
+		}
+		list, err := client.ForKind(g.c, dk, ns).ListAll(ctx, client.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("garbagecollector: list %s dependents of %s %s: %w", res, kind.Kind, om.Name, err)
+		}
+		for _, d := range list.Items {
+			if err := g.orphan(ctx, dk, d, om.UID); err != nil {
 				return err
 			}
 		}
 	}
 	return g.removeFinalizer(ctx, kind, owner, finalizerOrphan)
+}
+
+// orphan drops d's reference to the owner uid, if it has one.
+func (g *GC) orphan(ctx context.Context, dk *v1.Kind, d v1.Object, uid string) error {
+	var keep []v1.OwnerReference
+	found := false
+	for _, r := range d.GetObjectMeta().OwnerReferences {
+		if r.UID == uid {
+			found = true
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if !found {
+		return nil
+	}
+	return g.setOwners(ctx, dk, d, keep)
 }
 
 // deleteDependents deletes the dependents of an owner in foreground
