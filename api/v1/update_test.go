@@ -148,9 +148,10 @@ func TestValidateOtherUpdates(t *testing.T) {
 	})
 	t.Run("ControllerRevision", func(t *testing.T) {
 		runValidateUpdate(t, func() *ControllerRevision {
-			return &ControllerRevision{ObjectMeta: meta("db-1"), Data: []byte(`{"a":1}`), Revision: 1}
+			return &ControllerRevision{ObjectMeta: meta("db-1"), Data: []byte(`{"a":1,"b":{"c":2}}`), Revision: 1}
 		}, []ucase[*ControllerRevision]{
 			{"revision", func(r *ControllerRevision) { r.Revision = 2 }, nil},
+			{"data re-encoded", func(r *ControllerRevision) { r.Data = []byte(`{ "b": {"c": 2}, "a": 1 }`) }, nil},
 			{"data", func(r *ControllerRevision) { r.Data = []byte(`{"a":2}`) }, []string{"data"}},
 		})
 	})

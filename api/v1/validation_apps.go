@@ -1,7 +1,9 @@
 package v1
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -207,8 +209,20 @@ func validateControllerRevision(r *ControllerRevision) FieldErrors {
 	return append(errs, nonNegative(fieldPath("revision"), r.Revision)...)
 }
 
+// jsonEqual reports whether two JSON documents hold the same value (both
+// empty counts as equal).
+func jsonEqual(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
 func validateControllerRevisionUpdate(old, new *ControllerRevision) FieldErrors {
-	if !semanticEqual(old.Data, new.Data) {
+	// Compared as JSON values: a merge patch re-encodes data, which may
+	// reorder its keys without changing it.
+	if !jsonEqual(old.Data, new.Data) {
 		return FieldErrors{Immutable("data")}
 	}
 	return nil
