@@ -26,6 +26,7 @@ type agentOptions struct {
 	server, token, tokenFile, caFile string
 	name, dataDir, podCIDR, nodeIP   string
 	listen, clusterDNS, logLevel     string
+	clusterDomain                    string
 	labels                           map[string]string
 	storage                          []string
 	network, cpu, memory             string
@@ -100,6 +101,7 @@ on the same data dir adopts them and restarts none. Get a join token with
 	f.StringVar(&o.nodeIP, "node-ip", "127.0.0.1", "the node's address, where the API server reaches the agent")
 	f.StringVar(&o.listen, "listen", "", "address of the agent's HTTPS server for logs and exec (default NODE-IP:0)")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "nameserver written into pods' resolv.conf (default: the host's resolv.conf)")
+	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "the cluster DNS zone, in pods' resolv.conf search path")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.volumePluginDir, "volume-plugin-dir", "", "FlexVolume driver directory, <dir>/<vendor>~<driver>/<driver> (default /usr/libexec/kubernetes/kubelet-plugins/volume/exec/)")
 	f.DurationVar(&o.flexTimeout, "flex-timeout", 2*time.Minute, "time limit of every FlexVolume driver call")
@@ -147,7 +149,7 @@ func runAgent(ctx context.Context, o *agentOptions, out, errOut io.Writer) error
 func (o *agentOptions) config() (agent.Config, error) {
 	cfg := agent.Config{NodeName: o.name, DataDir: o.dataDir, Labels: o.labels, PodCIDR: o.podCIDR,
 		NodeIP: o.nodeIP, Listen: o.listen, MaxPods: o.maxPods, ClusterDNS: o.clusterDNS,
-		VolumePluginDir: o.volumePluginDir, FlexTimeout: o.flexTimeout}
+		VolumePluginDir: o.volumePluginDir, FlexTimeout: o.flexTimeout, ClusterDomain: o.clusterDomain}
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(client.Home(), "agent", o.name)
 	}
