@@ -142,7 +142,12 @@ func RunDNSPerf(ctx context.Context, addr, queryFile string, seconds int, maxQPS
 	if maxQPS > 0 {
 		args = append(args, "-Q", strconv.Itoa(int(maxQPS)), "-v")
 	}
-	out, err := exec.CommandContext(ctx, "dnsperf", args...).CombinedOutput()
+	name := "dnsperf"
+	if cpus := os.Getenv("KENNEL_BENCH_DNSPERF_CPUS"); cpus != "" {
+		// Pin dnsperf (taskset) so that it does not take the server's CPU.
+		name, args = "taskset", append([]string{"-c", cpus, "dnsperf"}, args...)
+	}
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		return DNSRun{}, fmt.Errorf("bench: dnsperf: %w\n%s", err, out)
 	}
