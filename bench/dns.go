@@ -125,7 +125,7 @@ func StartCoreDNS(bin, dir, zone string, port int) (func(), error) {
 type DNSRun struct {
 	QPS           float64
 	P50, P90, P99 time.Duration // only with per-query latencies (verbose runs)
-	Lost     int
+	Lost          int
 }
 
 var (
