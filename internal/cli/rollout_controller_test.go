@@ -70,11 +70,18 @@ func TestRolloutWithThePetSetController(t *testing.T) {
 	}
 	wait("revision 1", 1)
 
-	s := e.petSet("db")
-	s.Annotations = map[string]string{"kubernetes.io/change-cause": "sleep longer"}
-	s.Spec.Template = podTemplate("db", "sleep", "2000")
-	if _, err := client.For[*v1.PetSet](e.tc.Admin, "default").Update(e.ctx(), s); err != nil {
-		t.Fatal(err)
+	for {
+		// The controller writes the set's status meanwhile: retry on conflict.
+		s := e.petSet("db")
+		s.Annotations = map[string]string{"kubernetes.io/change-cause": "sleep longer"}
+		s.Spec.Template = podTemplate("db", "sleep", "2000")
+		_, err := client.For[*v1.PetSet](e.tc.Admin, "default").Update(e.ctx(), s)
+		if err == nil {
+			break
+		}
+		if !v1.IsConflict(err) {
+			t.Fatal(err)
+		}
 	}
 	revs := wait("revision 2", 1, 2)
 	if got, want := fieldLines(e.mustRun("rollout", "history", "petset", "db")), "petset.apps/db\nREVISION CHANGE-CAUSE\n1 <none>\n2 sleep longer"; got != want {

@@ -183,7 +183,18 @@ spec:
     spec:
       containers:
       - name: etcd
+        # Each member starts etcd once every member's name resolves, so
+        # all three bootstrap from the same SRV answer (one that saw only
+        # some of them would form a cluster of its own).
         command:
+        - sh
+        - -c
+        - |
+          for h in etcd-0 etcd-1 etcd-2; do
+            until getent hosts $h.etcd.default.svc.cluster.local >/dev/null; do sleep 0.2; done
+          done
+          exec "$@"
+        - etcd
         - %q
         - --name=$(POD_NAME)
         - --data-dir=/var/lib/etcd/data

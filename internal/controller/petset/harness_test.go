@@ -355,6 +355,12 @@ func (h *harness) agent(app string) {
 		playAgent(h.ctx, h.pods, p)
 	}
 	run(h.t, func(ctx context.Context) {
+		// Events make the fake agent quick; a sweep of the pods every
+		// 250 ms makes it sure, as a real agent's resync does: a status
+		// write lost to a conflict, or a watch the API server cut off
+		// under load, is made good.
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -362,6 +368,14 @@ func (h *harness) agent(app string) {
 			case ev := <-events:
 				if ev.Type != client.Deleted && ev.Object.Labels["app"] == app {
 					playAgent(ctx, h.pods, ev.Object)
+				}
+			case <-tick.C:
+				l, err := h.pods.List(ctx, client.ListOptions{LabelSelector: "app=" + app})
+				if err != nil {
+					continue
+				}
+				for _, p := range l.Items {
+					playAgent(ctx, h.pods, p)
 				}
 			}
 		}
