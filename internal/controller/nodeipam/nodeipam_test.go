@@ -14,7 +14,7 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-const wait = 20 * time.Second
+const wait = 60 * time.Second
 
 type env struct {
 	t     *testing.T
