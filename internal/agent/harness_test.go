@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,10 +183,6 @@ func (e *env) log(p *v1.Pod, previous bool) string {
 }
 
 func requireRoot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run the agent tests as root: cgroup limits and namespaces are tested for real")
-		}
-		t.Skip("needs root for cgroups and namespaces (CI and the project machines run as root)")
-	}
+	t.Helper()
+	testenv.RequireRoot(t, "cgroup limits, namespaces and mounts are tested for real")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -16,20 +17,10 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-// requireBinary finds a third-party program the test needs. In CI the
-// program must be there (.ci/run installs it); elsewhere the test is
-// skipped with the package to install.
+// requireBinary finds a third-party program the test needs.
 func requireBinary(t *testing.T, name, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is missing in CI: install the Debian package %s", name, pkg)
-	}
-	t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	return ""
+	return testenv.RequireTool(t, name, pkg)
 }
 
 func freePort(t *testing.T) int {

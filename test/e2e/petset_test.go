@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,21 +14,6 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 	"github.com/kennel-dev/kennel/internal/volume/mount"
 )
-
-// requireTool finds a third-party program the test runs; CI installs it,
-// so there a missing one fails the test instead of skipping it.
-func requireTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; .ci/run installs the Debian package %s", name, pkg)
-	}
-	t.Skipf("%s is not installed (apt-get install %s)", name, pkg)
-	return ""
-}
 
 // petCluster runs `kennel up` with one node whose pods resolve cluster
 // names through Kennel's DNS (their resolv.conf names dnsIP, where the
@@ -149,8 +133,8 @@ spec:
 // bug fixed in 3.5), so its SRV discovery works only with the TLS name.
 func TestEtcdClusterAsPetSet(t *testing.T) {
 	requireRoot(t, "pods' resolv.conf points at Kennel DNS only as root")
-	etcd := requireTool(t, "etcd", "etcd-server")
-	etcdctl := requireTool(t, "etcdctl", "etcd-client")
+	etcd := requireBinary(t, "etcd", "etcd-server")
+	etcdctl := requireBinary(t, "etcdctl", "etcd-client")
 	k := build(t)
 	c := petCluster(t, k, "127.0.9.2")
 	k.mustRun(fmt.Sprintf(`apiVersion: storage.k8s.io/v1
@@ -281,8 +265,8 @@ spec:
 // both replicas.
 func TestRedisReplicationAsPetSet(t *testing.T) {
 	requireRoot(t, "pods' resolv.conf points at Kennel DNS only as root")
-	redis := requireTool(t, "redis-server", "redis-server")
-	cli := requireTool(t, "redis-cli", "redis-server")
+	redis := requireBinary(t, "redis-server", "redis-server")
+	cli := requireBinary(t, "redis-cli", "redis-server")
 	k := build(t)
 	c := petCluster(t, k, "127.0.9.3")
 	k.mustRun(fmt.Sprintf(`apiVersion: v1

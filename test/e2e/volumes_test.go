@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,17 +18,10 @@ import (
 	"github.com/kennel-dev/kennel/internal/volume/mount"
 )
 
-// requireRoot skips outside CI when not root; in CI it fails instead, so
-// the volume tests never silently stop running there.
+// requireRoot needs root for what the test does.
 func requireRoot(t *testing.T, why string) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs root (%s); CI runs as root", why)
-	}
-	t.Skip("needs root: " + why)
+	testenv.RequireRoot(t, why)
 }
 
 // volumeCluster runs a control plane and one agent whose storage device
@@ -195,13 +188,7 @@ spec:
 // limit within 10%, and the unlimited one runs well above the limits.
 func TestVolumeQoSMeasuredWithFio(t *testing.T) {
 	requireRoot(t, "loop devices, mounts and blkio limits")
-	fio, err := exec.LookPath("fio")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("fio is not installed; .ci/run installs it")
-		}
-		t.Skip("fio is not installed (apt-get install fio)")
-	}
+	fio := requireBinary(t, "fio", "fio")
 	k := build(t)
 	c := volumeCluster(t, k)
 	randwrite := func(name string) []string {

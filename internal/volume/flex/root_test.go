@@ -2,6 +2,7 @@ package flex
 
 import (
 	"errors"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +18,7 @@ import (
 // mount tests must run (as root).
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: CI must run the FlexVolume mount tests as root")
-		}
-		t.Skip("needs root: mounts tmpfs, binds and loop devices")
-	}
+	testenv.RequireRoot(t, "mounts tmpfs, binds and loop devices")
 }
 
 // mountDir is a temp dir whose mounts are all unmounted when the test

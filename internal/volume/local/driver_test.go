@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,19 +21,14 @@ import (
 // root; in CI, which runs as root, it fails instead.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: loop devices and mounts (CI must run these tests as root)")
-		}
-		t.Skip("needs root: loop devices and mounts")
-	}
+	testenv.RequireRoot(t, "loop devices and mounts")
 }
 
-// needFS skips a test that needs mkfs for fsType when the node has none.
+// needFS needs mkfs for fsType (mkfsPath also looks in /sbin).
 func needFS(t *testing.T, fsType string) {
 	t.Helper()
 	if _, ok := mkfsPath(fsType); !ok {
-		t.Skipf("needs mkfs.%s (package e2fsprogs)", fsType)
+		testenv.RequireTool(t, "mkfs."+fsType, "e2fsprogs")
 	}
 }
 

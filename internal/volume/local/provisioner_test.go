@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -390,14 +391,9 @@ func testForeignPath(t *testing.T, e *env) {
 }
 
 func testImageClaim(t *testing.T, e *env) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: loop-image volumes (CI must run these tests as root)")
-		}
-		t.Skip("needs root: loop-image volumes")
-	}
+	testenv.RequireRoot(t, "loop-image volumes")
 	if !strings.Contains(strings.Join(local.SupportedFSTypes(), ","), "ext4") {
-		t.Skip("needs mkfs.ext4 (package e2fsprogs)")
+		testenv.RequireTool(t, "mkfs.ext4", "e2fsprogs")
 	}
 	e.class(t, "disk", v1.PersistentVolumeReclaimDelete, map[string]string{v1.ParamFSType: "ext4"})
 	pv := e.waitVolume(t, e.claim(t, "disk", "disk", "16Mi", node, "data0"))

@@ -2,6 +2,7 @@ package mount
 
 import (
 	"errors"
+	"github.com/kennel-dev/kennel/internal/testenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,12 +68,7 @@ func TestUnescape(t *testing.T) {
 // root, it fails instead.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: mounts (CI must run these tests as root)")
-		}
-		t.Skip("needs root: mounts")
-	}
+	testenv.RequireRoot(t, "mounts")
 }
 
 func isMountPoint(t *testing.T, path string) bool {
@@ -253,7 +249,7 @@ func TestWholeDisk(t *testing.T) {
 	}
 	devs, _ := filepath.Glob("/sys/class/block/*/dev")
 	if len(devs) == 0 {
-		t.Skip("no block devices in /sys/class/block")
+		t.Fatal("no block devices in /sys/class/block: the machine must have a disk")
 	}
 	for _, f := range devs {
 		b, err := os.ReadFile(f)
