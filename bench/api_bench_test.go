@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -98,31 +97,12 @@ func IdleRSS(dir string, settle time.Duration) (int64, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "KENNEL_HOME="+dir)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	cmd, err := startDaemon(bin, dir, "Kennel is up", "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0",
+		"--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "", "--log-level", "warn")
+	if err != nil {
 		return 0, err
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	up := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Kennel is up") {
-				up <- true
-			}
-		}
-		up <- false
-	}()
-	select {
-	case ok := <-up:
-		if !ok {
-			return 0, fmt.Errorf("kennel up exited before it was up")
-		}
-	case <-time.After(60 * time.Second):
-		return 0, fmt.Errorf("kennel up not up after 60s")
-	}
 	time.Sleep(settle) // the measurement is of an idle process: let it idle
 	return readRSS(cmd.Process.Pid)
 }

@@ -1,12 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,33 +22,12 @@ func startKennelUp(tb testing.TB, dir string) *client.Client {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kennel").CombinedOutput(); err != nil {
 		tb.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0",
+	cmd, err := startDaemon(bin, dir, "Kennel is up", "up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0",
 		"--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "KENNEL_HOME="+dir)
-	cmd.Stderr = os.Stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	up := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Kennel is up") {
-				up <- true
-			}
-		}
-		up <- false
-	}()
-	select {
-	case ok := <-up:
-		if !ok {
-			tb.Fatal("kennel up exited before it was up")
-		}
-	case <-time.After(60 * time.Second):
-		tb.Fatal("kennel up not up after 60s")
-	}
 	f, err := client.LoadFile(filepath.Join(dir, "config"))
 	if err != nil {
 		tb.Fatal(err)

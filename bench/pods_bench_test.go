@@ -1,12 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,35 +61,15 @@ func startAgentProcess(tb testing.TB, cl *testcluster.Cluster, dir, node string)
 	if err := os.WriteFile(ca, cl.CA, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(bin, "agent", "--server", cl.Server.URL(), "--ca-file", ca, "--token", cl.Token(apiserver.RoleNode, ""),
-		"--name", node, "--pod-cidr", "127.99.0.0/16", "--data-dir", filepath.Join(dir, "agent"), "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "KENNEL_HOME="+dir)
-	cmd.Stderr = os.Stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	cmd, err := startDaemon(bin, dir, "Kennel agent for node", "agent", "--server", cl.Server.URL(), "--ca-file", ca,
+		"--token", cl.Token(apiserver.RoleNode, ""), "--name", node, "--pod-cidr", "127.99.0.0/16",
+		"--data-dir", filepath.Join(dir, "agent"), "--log-level", "warn")
+	if err != nil {
 		tb.Fatal(err)
 	}
 	// SIGTERM: the agent stops cleanly and, its pods deleted, removes its
 	// node's cgroup.
 	tb.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	up := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Kennel agent for node") {
-				up <- true
-			}
-		}
-		up <- false
-	}()
-	select {
-	case ok := <-up:
-		if !ok {
-			tb.Fatal("kennel agent exited before it was up")
-		}
-	case <-time.After(60 * time.Second):
-		tb.Fatal("kennel agent not up after 60s")
-	}
 	return cmd.Process.Pid
 }
 
