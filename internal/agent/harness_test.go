@@ -53,7 +53,7 @@ func startEnv(t *testing.T, tune func(*Config)) *env {
 	e := &env{t: t, tc: tc, dataDir: t.TempDir()}
 	e.cfg = Config{Client: tc.Client(tc.Token(apiserver.RoleNode, "")), CA: tc.CA, NodeName: "node-1",
 		DataDir: e.dataDir, PodCIDR: "127.77.0.0/16", BackoffBase: 200 * time.Millisecond, BackoffMax: time.Second,
-		LeaseRenewInterval: 200 * time.Millisecond}
+		LeaseRenewInterval: 200 * time.Millisecond, Logger: testcluster.FailureLog(t, 64<<10)}
 	if tune != nil {
 		tune(&e.cfg)
 	}

@@ -94,17 +94,19 @@ func (w *podWorker) run(ctx context.Context) {
 			return
 		}
 		var timeout <-chan time.Time
+		stop := func() {}
 		if !next.IsZero() {
 			t := clk.NewTimer(max(next.Sub(clk.Now()), time.Millisecond))
-			defer t.Stop()
-			timeout = t.C()
+			stop, timeout = func() { t.Stop() }, t.C()
 		}
 		select {
 		case <-ctx.Done():
+			stop()
 			return // containers keep running; the next agent adopts them
 		case <-w.wakeCh:
 		case <-timeout:
 		}
+		stop()
 	}
 }
 
@@ -128,6 +130,7 @@ func (w *podWorker) sync(ctx context.Context) (time.Time, bool) {
 	if !w.sandboxed {
 		if err := w.ensureSandbox(ctx, pod); err != nil {
 			w.a.log.Warn("cannot create pod sandbox", "pod", v1.ObjectKey(pod), "err", err)
+			w.a.event(ctx, pod, v1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
 			return now.Add(2 * time.Second), false
 		}
 	}
