@@ -38,6 +38,9 @@ const (
 	// Error: the plugin failed; the scheduling cycle is abandoned and the
 	// pod retried with back-off.
 	Error
+	// Skip: a Bind plugin that does not bind this pod (another one, or
+	// the scheduler's own binding, does).
+	Skip
 )
 
 // String names the code.
@@ -49,6 +52,8 @@ func (c Code) String() string {
 		return "Unschedulable"
 	case Error:
 		return "Error"
+	case Skip:
+		return "Skip"
 	}
 	return "Unknown"
 }
@@ -135,8 +140,27 @@ type StateKey string
 // cycle (the pod's summed requests, its parsed affinity) from PreFilter to
 // Filter, Score and PreBind. It is safe for concurrent use.
 type CycleState struct {
-	mu   sync.RWMutex
-	data map[StateKey]any
+	mu    sync.RWMutex
+	data  map[StateKey]any
+	nodes []*NodeInfo
+}
+
+// Nodes is the snapshot the cycle schedules over: every node, sorted by
+// name, with its pods (bound and assumed). Profile.Schedule sets it
+// before PreFilter, so PreFilter plugins can count pods across the
+// cluster (spreading, pod affinity). The NodeInfos are shared and must
+// not be changed.
+func (c *CycleState) Nodes() []*NodeInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.nodes
+}
+
+// SetNodes records the cycle's snapshot (see Nodes).
+func (c *CycleState) SetNodes(nodes []*NodeInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nodes = nodes
 }
 
 // NewCycleState returns an empty state for one cycle.
@@ -221,8 +245,58 @@ type PreBindPlugin interface {
 	PreBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status
 }
 
+// ReservePlugin keeps what a plugin hands out (a device's IOPS, a node's
+// network bandwidth) counted for the pod from the moment its node is
+// chosen until its binding is confirmed by the informer: Reserve runs
+// right after the decision, under the scheduler's decision lock, so the
+// next decision sees it; Unreserve undoes it when PreBind or Bind fails
+// or the pod goes before its binding is seen. Unreserve must be
+// idempotent and must not fail. A Reserve that fails ends the cycle like
+// a PreBind failure (Unschedulable: decide again shortly).
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string)
+}
+
+// BindPlugin writes the binding of pod to nodeName. Bind plugins run in
+// order until one returns other than Skip; when every one skips, the
+// scheduler binds itself (a conditional update of spec.nodeName). An
+// extender with a bindVerb is a BindPlugin.
+type BindPlugin interface {
+	Plugin
+	Bind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status
+}
+
 // NodeScore is one node's score from one plugin.
 type NodeScore struct {
 	Name  string
 	Score int64
+}
+
+// Extender is a scheduler extender (SPECS.md §5) as the Profile sees it:
+// it filters and ranks the nodes every plugin accepted, in one call for
+// all of them, and may bind. The HTTP client lives in ../extender.
+type Extender interface {
+	// Name identifies the extender in reasons and logs (its URL prefix).
+	Name() string
+	// IsInterested reports whether the pod is sent at all: an extender
+	// with managed resources sees only pods that request one of them.
+	IsInterested(pod *v1.Pod) bool
+	// IsIgnorable reports whether a failing call is skipped rather than
+	// failing the pod's scheduling attempt.
+	IsIgnorable() bool
+	// Filter returns the nodes of nodes that pass (a subset, in order),
+	// and for the others the reason each failed; unresolvable ones are
+	// also in failed. A nil Filter result with nil error means the
+	// extender has no filter verb.
+	Filter(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) (passed []*NodeInfo, failed map[string]string, err error)
+	// Prioritize returns a score per node name, already scaled to
+	// Kennel's range (extender score × weight × 10); nil when the
+	// extender has no prioritize verb.
+	Prioritize(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) (map[string]int64, error)
+	// IsBinder reports whether the extender binds pods (a bind verb).
+	IsBinder() bool
+	// Bind asks the extender to bind pod to node.
+	Bind(ctx context.Context, pod *v1.Pod, node string) error
 }

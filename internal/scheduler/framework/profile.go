@@ -107,6 +107,7 @@ type ScheduleResult struct {
 // plugin's failure.
 func (p *Profile) Schedule(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) (ScheduleResult, error) {
 	state := NewCycleState()
+	state.SetNodes(nodes)
 	if s := p.runPreFilters(ctx, state, pod); !s.IsSuccess() {
 		if s.Code() == Error {
 			return ScheduleResult{}, statusError(s)
