@@ -150,6 +150,18 @@ type NodeInfo struct {
 	Requested Resource
 	// NonZeroRequested sums NonZeroPodRequests of Pods.
 	NonZeroRequested Resource
+	// ByOwner counts Pods by the UID of their controller (a PetSet, a
+	// ReplicaSet), so that spreading plugins count a pod's siblings on a
+	// node with one lookup instead of matching every pod's labels.
+	ByOwner map[string]int
+}
+
+// OwnerUID is the UID of pod's controller, or "" when it has none.
+func OwnerUID(pod *v1.Pod) string {
+	if ref := v1.GetControllerOf(pod); ref != nil {
+		return ref.UID
+	}
+	return ""
 }
 
 // NewNodeInfo returns the view of node with pods on it.
@@ -184,6 +196,12 @@ func (n *NodeInfo) AddPod(pod *v1.Pod) {
 	n.Pods = append(n.Pods, pod)
 	n.Requested.Add(PodRequests(pod))
 	n.NonZeroRequested.Add(NonZeroPodRequests(pod))
+	if uid := OwnerUID(pod); uid != "" {
+		if n.ByOwner == nil {
+			n.ByOwner = map[string]int{}
+		}
+		n.ByOwner[uid]++
+	}
 }
 
 // RemovePod stops counting the pod with pod's namespace and name, and
@@ -199,6 +217,11 @@ func (n *NodeInfo) RemovePod(pod *v1.Pod) bool {
 		n.Pods = n.Pods[:last]
 		n.Requested.Sub(PodRequests(p))
 		n.NonZeroRequested.Sub(NonZeroPodRequests(p))
+		if uid := OwnerUID(p); uid != "" {
+			if n.ByOwner[uid]--; n.ByOwner[uid] <= 0 {
+				delete(n.ByOwner, uid)
+			}
+		}
 		return true
 	}
 	return false
@@ -213,5 +236,6 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		Allocatable:      n.Allocatable.Clone(),
 		Requested:        n.Requested.Clone(),
 		NonZeroRequested: n.NonZeroRequested.Clone(),
+		ByOwner:          maps.Clone(n.ByOwner),
 	}
 }
