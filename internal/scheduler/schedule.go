@@ -27,16 +27,20 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 	moves := s.moveCount()
 	res, err := s.decide(ctx, pod)
 	var fit *framework.FitError
+	var stale errDecisionStale
 	switch {
 	case errors.As(err, &fit):
 		return s.failed(ctx, pod, fit, moves)
+	case errors.As(err, &stale):
+		controller.LoggerFrom(ctx).Debug("reserve found the decision stale; deciding again", "reason", err.Error())
+		return controller.RequeueAfter(conflictRetry)
 	case err != nil:
 		return fmt.Errorf("scheduler: pod %s: %w", key, err)
 	}
 	if err := s.preBind(ctx, pod, res); err != nil {
 		return err
 	}
-	return s.bind(ctx, pod, res.NodeName)
+	return s.bind(ctx, pod, res)
 }
 
 // decide runs the profile over a snapshot of the cache and assumes the pod
@@ -49,8 +53,41 @@ func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod) (framework.Schedule
 	if err != nil {
 		return res, err
 	}
+	s.decisions++
+	s.evaluated += int64(res.Evaluated)
 	s.cache.assume(pod, res.NodeName)
+	if st := s.profile.RunReserve(ctx, res.State, pod, res.NodeName); !st.IsSuccess() {
+		s.cache.forget(pod)
+		if st.Code() == framework.Unschedulable {
+			return res, errDecisionStale{st}
+		}
+		return res, statusErr(st, "reserve", res.NodeName)
+	}
 	return res, nil
+}
+
+// errDecisionStale is a Reserve that found the room it counted on taken:
+// the pod is decided again shortly.
+type errDecisionStale struct{ st *framework.Status }
+
+func (e errDecisionStale) Error() string {
+	return fmt.Sprintf("plugin %s: %s", e.st.Plugin(), e.st.Message())
+}
+
+// statusErr is a failed plugin status as an error naming the step.
+func statusErr(st *framework.Status, step, node string) error {
+	err := st.Err()
+	if err == nil {
+		err = errors.New(st.Message())
+	}
+	return fmt.Errorf("%s on node %s: plugin %s: %w", step, node, st.Plugin(), err)
+}
+
+// undo forgets an assumed pod whose PreBind or binding failed and
+// releases what Reserve counted for it.
+func (s *Scheduler) undo(ctx context.Context, pod *v1.Pod, res framework.ScheduleResult) {
+	s.profile.RunUnreserve(context.WithoutCancel(ctx), res.State, pod, res.NodeName)
+	s.cache.forget(pod)
 }
 
 // preBind runs the PreBind plugins for the assumed pod. When one fails the
@@ -61,7 +98,7 @@ func (s *Scheduler) preBind(ctx context.Context, pod *v1.Pod, res framework.Sche
 	if st.IsSuccess() {
 		return nil
 	}
-	s.cache.forget(pod)
+	s.undo(ctx, pod, res)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err() // stopping
@@ -70,23 +107,24 @@ func (s *Scheduler) preBind(ctx context.Context, pod *v1.Pod, res framework.Sche
 			"node", res.NodeName, "plugin", st.Plugin(), "reason", st.Message())
 		return controller.RequeueAfter(conflictRetry)
 	}
-	err := st.Err()
-	if err == nil {
-		err = errors.New(st.Message())
-	}
-	return fmt.Errorf("scheduler: pod %s: prebind on node %s: plugin %s: %w", v1.ObjectKey(pod), res.NodeName, st.Plugin(), err)
+	return fmt.Errorf("scheduler: pod %s: %w", v1.ObjectKey(pod), statusErr(st, "prebind", res.NodeName))
 }
 
 // bind sets the pod's spec.nodeName, conditionally on the resourceVersion
 // the decision was made from: a pod that changed meanwhile is decided on
 // again.
-func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, node string) error {
-	key := v1.ObjectKey(pod)
-	bound := v1.Clone(pod)
-	bound.Spec.NodeName = node
-	_, err := client.For[*v1.Pod](s.c, pod.Namespace).Update(ctx, bound)
+func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, res framework.ScheduleResult) error {
+	key, node := v1.ObjectKey(pod), res.NodeName
+	var err error
+	if st := s.profile.RunBind(ctx, res.State, pod, node); st.Code() == framework.Skip {
+		bound := v1.Clone(pod)
+		bound.Spec.NodeName = node
+		_, err = client.For[*v1.Pod](s.c, pod.Namespace).Update(ctx, bound)
+	} else if !st.IsSuccess() {
+		err = statusErr(st, "bind", node)
+	}
 	if err != nil {
-		s.cache.forget(pod)
+		s.undo(ctx, pod, res)
 	}
 	switch {
 	case err == nil:

@@ -81,7 +81,7 @@ func DefaultPlugins(volumes plugins.VolumeListers, claims plugins.ClaimWriter) [
 	return []framework.ProfilePlugin{
 		{Plugin: plugins.NodeUnschedulable{}},
 		{Plugin: plugins.NodeReady{}},
-		{Plugin: plugins.NodeSelector{}, Weight: 2},
+		{Plugin: plugins.NodeAffinity{}, Weight: 2},
 		{Plugin: plugins.TaintToleration{}, Weight: 3},
 		{Plugin: plugins.NodeRuntime{}},
 		{Plugin: plugins.NewVolumeBinding(volumes, claims)},
@@ -107,6 +107,9 @@ type Scheduler struct {
 	ctrl    *controller.Controller
 
 	decideMu sync.Mutex // one decision at a time
+	// decisions and evaluated count decisions and the nodes they
+	// filtered (guarded by decideMu), for MeanEvaluated.
+	decisions, evaluated int64
 
 	mu            sync.Mutex
 	unschedulable map[string]int // pod key → failed attempts in a row
@@ -327,4 +330,16 @@ func (s *Scheduler) retryUnschedulable() {
 	for key := range s.unschedulable {
 		s.ctrl.Enqueue(key)
 	}
+}
+
+// MeanEvaluated is the mean number of nodes filtered per decision so far
+// (fewer than the cluster's nodes once it is large; see
+// framework.NumFeasibleNodesToFind).
+func (s *Scheduler) MeanEvaluated() float64 {
+	s.decideMu.Lock()
+	defer s.decideMu.Unlock()
+	if s.decisions == 0 {
+		return 0
+	}
+	return float64(s.evaluated) / float64(s.decisions)
 }

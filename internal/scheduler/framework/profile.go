@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 )
@@ -16,13 +17,22 @@ type ProfilePlugin struct {
 	Weight int64
 }
 
-// Profile is the scheduling pipeline: an ordered list of plugins, each run
-// at every extension point it implements, in list order.
+// Profile is the scheduling pipeline: at each extension point an ordered
+// list of plugins, then the extenders, which see the nodes every filter
+// accepted.
 type Profile struct {
 	preFilters []PreFilterPlugin
 	filters    []FilterPlugin
 	scorers    []weightedScorer
+	reserves   []ReservePlugin
 	preBinds   []PreBindPlugin
+	binds      []BindPlugin
+	extenders  []Extender
+
+	// percentage of nodes to score; see numFeasibleNodesToFind.
+	percentage int
+	mu         sync.Mutex
+	nextStart  int // where the next cycle starts looking, round robin
 }
 
 type weightedScorer struct {
@@ -33,10 +43,10 @@ type weightedScorer struct {
 // NewProfile builds a profile from plugins in the order given. A plugin
 // that implements several extension points (a filter that also scores)
 // takes part in each. Names must be unique, and every plugin must
-// implement at least one extension point.
+// implement at least one extension point. It is PluginSet's "multiPoint".
 func NewProfile(plugins ...ProfilePlugin) (*Profile, error) {
-	p := &Profile{}
-	seen := map[string]bool{}
+	byName := map[string]Plugin{}
+	var set PluginSet
 	for i, e := range plugins {
 		if e.Plugin == nil {
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d]: plugin is nil", i)
@@ -45,47 +55,166 @@ func NewProfile(plugins ...ProfilePlugin) (*Profile, error) {
 		switch {
 		case name == "":
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d]: name is empty", i)
-		case seen[name]:
+		case byName[name] != nil:
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d]: duplicate plugin %q", i, name)
 		case e.Weight < 0:
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d] (%s): weight: must not be negative, got %d", i, name, e.Weight)
 		}
-		seen[name] = true
-		used := false
-		if pf, ok := e.Plugin.(PreFilterPlugin); ok {
-			p.preFilters, used = append(p.preFilters, pf), true
-		}
-		if f, ok := e.Plugin.(FilterPlugin); ok {
-			p.filters, used = append(p.filters, f), true
-		}
-		if s, ok := e.Plugin.(ScorePlugin); ok {
-			p.scorers, used = append(p.scorers, weightedScorer{s, max(e.Weight, 1)}), true
-		}
-		if pb, ok := e.Plugin.(PreBindPlugin); ok {
-			p.preBinds, used = append(p.preBinds, pb), true
-		}
-		if !used {
+		byName[name] = e.Plugin
+		if !set.addAll(e.Plugin, e.Weight) {
 			return nil, fmt.Errorf("scheduler/framework: plugins[%d] (%s): implements no extension point", i, name)
 		}
 	}
+	return NewProfileFromSet(byName, set, ProfileOptions{})
+}
+
+// PluginSet names the plugins at each extension point, in the order they
+// run; a score plugin has a weight (zero means 1).
+type PluginSet struct {
+	PreFilter []string
+	Filter    []string
+	Score     []WeightedPlugin
+	Reserve   []string
+	PreBind   []string
+	Bind      []string
+}
+
+// WeightedPlugin is a score plugin's name and weight.
+type WeightedPlugin struct {
+	Name   string
+	Weight int64
+}
+
+// addAll adds p at every extension point it implements and reports
+// whether there was one.
+func (s *PluginSet) addAll(p Plugin, weight int64) bool {
+	used := false
+	name := p.Name()
+	if _, ok := p.(PreFilterPlugin); ok {
+		s.PreFilter, used = append(s.PreFilter, name), true
+	}
+	if _, ok := p.(FilterPlugin); ok {
+		s.Filter, used = append(s.Filter, name), true
+	}
+	if _, ok := p.(ScorePlugin); ok {
+		s.Score, used = append(s.Score, WeightedPlugin{Name: name, Weight: weight}), true
+	}
+	if _, ok := p.(ReservePlugin); ok {
+		s.Reserve, used = append(s.Reserve, name), true
+	}
+	if _, ok := p.(PreBindPlugin); ok {
+		s.PreBind, used = append(s.PreBind, name), true
+	}
+	if _, ok := p.(BindPlugin); ok {
+		s.Bind, used = append(s.Bind, name), true
+	}
+	return used
+}
+
+// ProfileOptions are a Profile's settings beyond its plugins.
+type ProfileOptions struct {
+	// Extenders run after the filters and scorers, in order.
+	Extenders []Extender
+	// PercentageOfNodesToScore bounds how many feasible nodes a cycle
+	// looks for before it stops filtering, as in Kubernetes: 0 means
+	// adaptive (50% of the nodes, less 1% per 125 nodes, at least 5%),
+	// 100 means every node. Clusters under 100 nodes are always
+	// searched whole, and at least 100 feasible nodes are sought.
+	PercentageOfNodesToScore int
+}
+
+// NewProfileFromSet builds a profile whose extension points run the
+// plugins set names, looked up in plugins. A name at an extension point
+// its plugin does not implement is an error.
+func NewProfileFromSet(plugins map[string]Plugin, set PluginSet, opts ProfileOptions) (*Profile, error) {
+	if opts.PercentageOfNodesToScore < 0 || opts.PercentageOfNodesToScore > 100 {
+		return nil, fmt.Errorf("scheduler/framework: percentageOfNodesToScore: must be between 0 and 100, got %d", opts.PercentageOfNodesToScore)
+	}
+	p := &Profile{extenders: opts.Extenders, percentage: opts.PercentageOfNodesToScore}
+	var err error
+	if p.preFilters, err = pluginsAt[PreFilterPlugin](plugins, "preFilter", set.PreFilter); err != nil {
+		return nil, err
+	}
+	if p.filters, err = pluginsAt[FilterPlugin](plugins, "filter", set.Filter); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(set.Score))
+	for i, w := range set.Score {
+		if w.Weight < 0 {
+			return nil, fmt.Errorf("scheduler/framework: score[%d] (%s): weight: must not be negative, got %d", i, w.Name, w.Weight)
+		}
+		names[i] = w.Name
+	}
+	scorers, err := pluginsAt[ScorePlugin](plugins, "score", names)
+	if err != nil {
+		return nil, err
+	}
+	for i, sp := range scorers {
+		p.scorers = append(p.scorers, weightedScorer{sp, max(set.Score[i].Weight, 1)})
+	}
+	if p.reserves, err = pluginsAt[ReservePlugin](plugins, "reserve", set.Reserve); err != nil {
+		return nil, err
+	}
+	if p.preBinds, err = pluginsAt[PreBindPlugin](plugins, "preBind", set.PreBind); err != nil {
+		return nil, err
+	}
+	if p.binds, err = pluginsAt[BindPlugin](plugins, "bind", set.Bind); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// pluginsAt looks names up and checks each implements the point's T.
+func pluginsAt[T Plugin](plugins map[string]Plugin, point string, names []string) ([]T, error) {
+	out := make([]T, 0, len(names))
+	seen := map[string]bool{}
+	for i, name := range names {
+		pl, ok := plugins[name]
+		if !ok {
+			return nil, fmt.Errorf("scheduler/framework: %s[%d]: no plugin named %q", point, i, name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("scheduler/framework: %s[%d]: plugin %q is listed twice", point, i, name)
+		}
+		seen[name] = true
+		t, ok := pl.(T)
+		if !ok {
+			return nil, fmt.Errorf("scheduler/framework: %s[%d]: plugin %q has no %s extension point", point, i, name, point)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // Plugins lists the plugin names at each extension point, in order, for
 // logs and documentation.
 func (p *Profile) Plugins() map[string][]string {
 	out := map[string][]string{}
+	add := func(point string, names ...string) {
+		if len(names) > 0 {
+			out[point] = append(out[point], names...)
+		}
+	}
 	for _, pl := range p.preFilters {
-		out["PreFilter"] = append(out["PreFilter"], pl.Name())
+		add("PreFilter", pl.Name())
 	}
 	for _, pl := range p.filters {
-		out["Filter"] = append(out["Filter"], pl.Name())
+		add("Filter", pl.Name())
 	}
 	for _, pl := range p.scorers {
-		out["Score"] = append(out["Score"], fmt.Sprintf("%s(weight=%d)", pl.Name(), pl.weight))
+		add("Score", fmt.Sprintf("%s(weight=%d)", pl.Name(), pl.weight))
+	}
+	for _, pl := range p.reserves {
+		add("Reserve", pl.Name())
 	}
 	for _, pl := range p.preBinds {
-		out["PreBind"] = append(out["PreBind"], pl.Name())
+		add("PreBind", pl.Name())
+	}
+	for _, pl := range p.binds {
+		add("Bind", pl.Name())
+	}
+	for _, e := range p.extenders {
+		add("Extenders", e.Name())
 	}
 	return out
 }
@@ -114,14 +243,17 @@ func (p *Profile) Schedule(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) 
 		}
 		return ScheduleResult{}, fitErrorForAll(pod, nodes, s)
 	}
-	feasible, diagnosis, err := p.filterNodes(ctx, state, pod, nodes)
+	feasible, diagnosis, evaluated, err := p.filterNodes(ctx, state, pod, nodes)
 	if err != nil {
+		return ScheduleResult{}, err
+	}
+	if feasible, err = p.runExtenderFilters(ctx, pod, feasible, diagnosis); err != nil {
 		return ScheduleResult{}, err
 	}
 	if len(feasible) == 0 {
 		return ScheduleResult{}, &FitError{Pod: pod, NumAllNodes: len(nodes), Diagnosis: diagnosis}
 	}
-	res := ScheduleResult{Evaluated: len(nodes), Feasible: len(feasible), NodeName: feasible[0].Name(), State: state}
+	res := ScheduleResult{Evaluated: evaluated, Feasible: len(feasible), NodeName: feasible[0].Name(), State: state}
 	if len(feasible) == 1 {
 		return res, nil // nothing to rank
 	}
@@ -129,14 +261,29 @@ func (p *Profile) Schedule(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo) 
 	if err != nil {
 		return ScheduleResult{}, err
 	}
+	p.addExtenderScores(ctx, pod, feasible, totals)
 	best := 0
 	for i := range totals {
-		if totals[i] > totals[best] {
+		if totals[i] > totals[best] || (totals[i] == totals[best] && feasible[i].Name() < feasible[best].Name()) {
 			best = i
 		}
 	}
 	res.NodeName = feasible[best].Name()
 	return res, nil
+}
+
+// NumFeasibleNodesToFind is how many feasible nodes a cycle over n nodes
+// looks for before it stops filtering, for percentage (0: adaptive), as
+// Kubernetes computes it.
+func NumFeasibleNodesToFind(percentage, n int) int {
+	const minFeasible, minPercentage = 100, 5
+	if n < minFeasible || percentage >= 100 {
+		return n
+	}
+	if percentage <= 0 {
+		percentage = max(50-n/125, minPercentage)
+	}
+	return min(max(n*percentage/100, minFeasible), n)
 }
 
 func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *v1.Pod) *Status {
@@ -149,14 +296,26 @@ func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *v1.
 }
 
 // filterNodes keeps the nodes every filter accepts and records, for each
-// other node, the status of the first filter that rejected it.
-func (p *Profile) filterNodes(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]*NodeInfo, Diagnosis, error) {
-	feasible := make([]*NodeInfo, 0, len(nodes))
+// other node, the status of the first filter that rejected it. It stops
+// once it has NumFeasibleNodesToFind nodes, starting where the previous
+// cycle stopped so that every node gets its turn; it returns how many
+// nodes it looked at.
+func (p *Profile) filterNodes(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]*NodeInfo, Diagnosis, int, error) {
+	want := NumFeasibleNodesToFind(p.percentage, len(nodes))
+	start := 0
+	if want < len(nodes) {
+		p.mu.Lock()
+		start = p.nextStart % len(nodes)
+		p.mu.Unlock()
+	}
+	feasible := make([]*NodeInfo, 0, min(want, len(nodes)))
 	diagnosis := Diagnosis{}
-	for _, n := range nodes {
+	evaluated := 0
+	for ; evaluated < len(nodes) && len(feasible) < want; evaluated++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
+		n := nodes[(start+evaluated)%len(nodes)]
 		s := p.RunFilters(ctx, state, pod, n)
 		switch s.Code() {
 		case Success:
@@ -164,10 +323,72 @@ func (p *Profile) filterNodes(ctx context.Context, state *CycleState, pod *v1.Po
 		case Unschedulable:
 			diagnosis[n.Name()] = s
 		default:
-			return nil, nil, fmt.Errorf("node %s: %w", n.Name(), statusError(s))
+			return nil, nil, 0, fmt.Errorf("node %s: %w", n.Name(), statusError(s))
 		}
 	}
-	return feasible, diagnosis, nil
+	if want < len(nodes) {
+		p.mu.Lock()
+		p.nextStart = (start + evaluated) % len(nodes)
+		p.mu.Unlock()
+	}
+	return feasible, diagnosis, evaluated, nil
+}
+
+// runExtenderFilters passes the feasible nodes through each interested
+// extender; the nodes an extender drops join the diagnosis with its
+// reason. A failing extender fails the cycle unless it is ignorable.
+func (p *Profile) runExtenderFilters(ctx context.Context, pod *v1.Pod, feasible []*NodeInfo, diagnosis Diagnosis) ([]*NodeInfo, error) {
+	for _, e := range p.extenders {
+		if len(feasible) == 0 {
+			break
+		}
+		if !e.IsInterested(pod) {
+			continue
+		}
+		passed, failed, err := e.Filter(ctx, pod, feasible)
+		if err != nil {
+			if e.IsIgnorable() {
+				continue
+			}
+			return nil, fmt.Errorf("scheduler/framework: extender %s: %w", e.Name(), err)
+		}
+		if passed == nil && failed == nil {
+			continue // no filter verb
+		}
+		kept := map[string]bool{}
+		for _, n := range passed {
+			kept[n.Name()] = true
+		}
+		for _, n := range feasible {
+			if kept[n.Name()] {
+				continue
+			}
+			reason := failed[n.Name()]
+			if reason == "" {
+				reason = "node(s) were rejected by extender " + e.Name()
+			}
+			diagnosis[n.Name()] = NewStatus(Unschedulable, reason).WithPlugin("extender " + e.Name())
+		}
+		feasible = passed
+	}
+	return feasible, nil
+}
+
+// addExtenderScores adds each interested extender's scaled scores; a
+// failing prioritize is ignored, as in Kubernetes.
+func (p *Profile) addExtenderScores(ctx context.Context, pod *v1.Pod, nodes []*NodeInfo, totals []int64) {
+	for _, e := range p.extenders {
+		if !e.IsInterested(pod) {
+			continue
+		}
+		scores, err := e.Prioritize(ctx, pod, nodes)
+		if err != nil {
+			continue
+		}
+		for i, n := range nodes {
+			totals[i] += scores[n.Name()]
+		}
+	}
 }
 
 // RunFilters runs the filters on one node, stopping at the first that
@@ -194,6 +415,57 @@ func (p *Profile) RunPreBind(ctx context.Context, state *CycleState, pod *v1.Pod
 		}
 	}
 	return nil
+}
+
+// RunReserve reserves what the plugins hand out for pod on nodeName, in
+// order; when one fails, the ones before it are unreserved and its status
+// returned.
+func (p *Profile) RunReserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	if state == nil {
+		state = NewCycleState()
+	}
+	for i, pl := range p.reserves {
+		if s := pl.Reserve(ctx, state, pod, nodeName); !s.IsSuccess() {
+			for j := i - 1; j >= 0; j-- {
+				p.reserves[j].Unreserve(ctx, state, pod, nodeName)
+			}
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunUnreserve undoes RunReserve, in reverse order.
+func (p *Profile) RunUnreserve(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) {
+	if state == nil {
+		state = NewCycleState()
+	}
+	for i := len(p.reserves) - 1; i >= 0; i-- {
+		p.reserves[i].Unreserve(ctx, state, pod, nodeName)
+	}
+}
+
+// RunBind offers the binding to the Bind plugins, then to a binding
+// extender interested in the pod. It returns Skip when none of them binds,
+// and the scheduler writes the binding itself.
+func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	if state == nil {
+		state = NewCycleState()
+	}
+	for _, pl := range p.binds {
+		if s := pl.Bind(ctx, state, pod, nodeName); s.Code() != Skip {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	for _, e := range p.extenders {
+		if e.IsBinder() && e.IsInterested(pod) {
+			if err := e.Bind(ctx, pod, nodeName); err != nil {
+				return AsStatus(fmt.Errorf("extender %s: %w", e.Name(), err)).WithPlugin("extender " + e.Name())
+			}
+			return nil
+		}
+	}
+	return NewStatus(Skip)
 }
 
 // scoreNodes returns each node's weighted total over the scorers.

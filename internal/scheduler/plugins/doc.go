@@ -7,7 +7,7 @@
 //
 //	NodeUnschedulable  filter  cordoned nodes (spec.unschedulable)
 //	NodeReady          filter  nodes whose Ready condition is not True
-//	NodeSelector       filter  spec.nodeSelector and required node affinity
+//	NodeAffinity       filter  spec.nodeSelector and required node affinity
 //	                   score   preferred node affinity
 //	TaintToleration    filter  NoSchedule/NoExecute taints the pod does not tolerate
 //	                   score   PreferNoSchedule taints it does not tolerate

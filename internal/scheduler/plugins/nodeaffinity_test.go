@@ -52,7 +52,7 @@ func TestNodeSelectorFilter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := podWith()
 			pod.Spec.NodeSelector, pod.Spec.Affinity = tt.selector, tt.affinity
-			checkStatus(t, runFilter(t, NodeSelector{}, pod, framework.NewNodeInfo(node)), tt.want)
+			checkStatus(t, runFilter(t, NodeAffinity{}, pod, framework.NewNodeInfo(node)), tt.want)
 		})
 	}
 }
@@ -81,7 +81,7 @@ func TestNodeSelectorScore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := podWith()
 			pod.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: tt.terms}}
-			if got := scoreAll(t, NodeSelector{}, pod, nodes); !slices.Equal(got, tt.want) {
+			if got := scoreAll(t, NodeAffinity{}, pod, nodes); !slices.Equal(got, tt.want) {
 				t.Fatalf("scores = %v, want %v", got, tt.want)
 			}
 		})

@@ -7,29 +7,29 @@ import (
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
 )
 
-// NodeSelectorName is the NodeSelector plugin's name.
-const NodeSelectorName = "NodeSelector"
+// NodeAffinityName is the NodeAffinity plugin's name.
+const NodeAffinityName = "NodeAffinity"
 
 // ReasonNodeSelectorMismatch rejects a node whose labels the pod's
 // nodeSelector or required node affinity does not match.
 const ReasonNodeSelectorMismatch = "node(s) didn't match Pod's node affinity/selector"
 
-// NodeSelector keeps pods on the nodes their spec.nodeSelector and
+// NodeAffinity keeps pods on the nodes their spec.nodeSelector and
 // required node affinity select, and prefers the nodes their preferred
 // node affinity weighs most.
-type NodeSelector struct{}
+type NodeAffinity struct{}
 
 var (
-	_ framework.FilterPlugin    = NodeSelector{}
-	_ framework.ScorePlugin     = NodeSelector{}
-	_ framework.ScoreNormalizer = NodeSelector{}
+	_ framework.FilterPlugin    = NodeAffinity{}
+	_ framework.ScorePlugin     = NodeAffinity{}
+	_ framework.ScoreNormalizer = NodeAffinity{}
 )
 
-// Name is NodeSelectorName.
-func (NodeSelector) Name() string { return NodeSelectorName }
+// Name is NodeAffinityName.
+func (NodeAffinity) Name() string { return NodeAffinityName }
 
 // Filter rejects nodes the pod does not select.
-func (NodeSelector) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
+func (NodeAffinity) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
 	if n.Node == nil || !podSelectsNode(pod, n.Node) {
 		return framework.NewStatus(framework.Unschedulable, ReasonNodeSelectorMismatch)
 	}
@@ -37,7 +37,7 @@ func (NodeSelector) Filter(_ context.Context, _ *framework.CycleState, pod *v1.P
 }
 
 // Score sums the weights of the preferred terms node matches.
-func (NodeSelector) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+func (NodeAffinity) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
 	a := pod.Spec.Affinity
 	if a == nil || a.NodeAffinity == nil || n.Node == nil {
 		return 0, nil
@@ -52,7 +52,7 @@ func (NodeSelector) Score(_ context.Context, _ *framework.CycleState, pod *v1.Po
 }
 
 // NormalizeScore scales the sums so the best node scores MaxNodeScore.
-func (NodeSelector) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1.Pod, scores []framework.NodeScore) *framework.Status {
+func (NodeAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1.Pod, scores []framework.NodeScore) *framework.Status {
 	normalize(scores, false)
 	return nil
 }
