@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	schedconfig "github.com/kennel-dev/kennel/internal/scheduler/config"
 	"log/slog"
 	"net"
 	"os"
@@ -60,6 +61,9 @@ type Config struct {
 	ClusterDomain string
 	DNSTTL        time.Duration
 	DNSForward    []string
+	// SchedulerConfig configures the scheduler (its profiles, plugins
+	// and extenders); nil runs the built-in default profile.
+	SchedulerConfig *schedconfig.Configuration
 	// Logger receives the components' logs.
 	Logger *slog.Logger
 }
