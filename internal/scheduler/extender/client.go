@@ -48,7 +48,10 @@ func New(cfg Config) (*Extender, error) {
 	if err := cfg.Validate("extender"); err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if def, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = def.Clone() // its dial, idle and handshake timeouts
+	}
 	if cfg.TLSConfig != nil {
 		tc, err := cfg.TLSConfig.build()
 		if err != nil {
@@ -75,7 +78,7 @@ func (t *TLSConfig) build() (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,
-		InsecureSkipVerify: t.Insecure, // #nosec G402 -- only when configured
+		InsecureSkipVerify: t.Insecure, // only when configured: for testing
 	}
 	ca, err := dataOrFile(t.CAData, t.CAFile, "tlsConfig.caFile")
 	if err != nil {

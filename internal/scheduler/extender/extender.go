@@ -133,13 +133,14 @@ func (e *Extender) request(pod *v1.Pod, nodes []*framework.NodeInfo) (*args, err
 }
 
 // Filter sends nodes to the filter verb and returns those the extender
-// kept, in the order given (never nil when there is a filter verb), and a
-// reason for each of the others: the extender's, from FailedNodes or,
-// taking precedence, FailedAndUnresolvableNodes, or "rejected by
-// extender <name>" when it gave none. Reasons for nodes not sent are
-// dropped. An answer that keeps a node it was not sent is an error.
-// Without a filter verb Filter returns nil, nil, nil, as
-// framework.Extender specifies.
+// kept, in the order given, and a reason for each of the others: the
+// extender's, from FailedNodes or, taking precedence,
+// FailedAndUnresolvableNodes, or "node(s) were rejected by extender
+// <name>" when it gave none. Reasons for nodes not sent are dropped. An
+// answer that keeps a node it was not sent is an error. When the
+// extender has a filter verb both results are non-nil, even if empty;
+// without one Filter returns nil, nil, nil, as framework.Extender
+// specifies.
 func (e *Extender) Filter(ctx context.Context, pod *v1.Pod, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, map[string]string, error) {
 	if e.cfg.FilterVerb == "" {
 		return nil, nil, nil
@@ -172,7 +173,7 @@ func (e *Extender) Filter(ctx context.Context, pod *v1.Pod, nodes []*framework.N
 		case out.FailedNodes[name] != "":
 			failed[name] = out.FailedNodes[name]
 		default:
-			failed[name] = "rejected by extender " + e.Name()
+			failed[name] = "node(s) were rejected by extender " + e.Name()
 		}
 	}
 	return passed, failed, nil

@@ -179,7 +179,7 @@ func TestFilterKeepsAnswerInInputOrderWithReasons(t *testing.T) {
 	if passed[0] != nodes[0] || passed[1] != nodes[2] {
 		t.Error("passed are not the NodeInfos given")
 	}
-	wantFailed := map[string]string{"b": "no gpu left", "d": "gpu driver missing", "e": "rejected by extender " + cfg.URLPrefix}
+	wantFailed := map[string]string{"b": "no gpu left", "d": "gpu driver missing", "e": "node(s) were rejected by extender " + cfg.URLPrefix}
 	if !reflect.DeepEqual(failed, wantFailed) {
 		t.Errorf("failed = %v, want %v", failed, wantFailed)
 	}

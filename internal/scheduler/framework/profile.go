@@ -350,7 +350,7 @@ func (p *Profile) runExtenderFilters(ctx context.Context, pod *v1.Pod, feasible 
 			if e.IsIgnorable() {
 				continue
 			}
-			return nil, fmt.Errorf("scheduler/framework: extender %s: %w", e.Name(), err)
+			return nil, err // names the extender and the call
 		}
 		if passed == nil && failed == nil {
 			continue // no filter verb
@@ -460,7 +460,7 @@ func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, n
 	for _, e := range p.extenders {
 		if e.IsBinder() && e.IsInterested(pod) {
 			if err := e.Bind(ctx, pod, nodeName); err != nil {
-				return AsStatus(fmt.Errorf("extender %s: %w", e.Name(), err)).WithPlugin("extender " + e.Name())
+				return AsStatus(err).WithPlugin("extender " + e.Name())
 			}
 			return nil
 		}

@@ -1,0 +1,147 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller/leaderelection"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/testcluster"
+)
+
+// bindLog records which scheduler bound which pod; its Bind plugin leaves
+// the write to the scheduler (Skip).
+type bindLog struct {
+	mu    sync.Mutex
+	binds map[string]string // pod → scheduler identity
+	dup   []string
+}
+
+type recordingBinder struct {
+	id  string
+	log *bindLog
+}
+
+func (r recordingBinder) Name() string { return "RecordingBinder" }
+
+func (r recordingBinder) Bind(_ context.Context, _ *framework.CycleState, pod *v1.Pod, _ string) *framework.Status {
+	r.log.mu.Lock()
+	defer r.log.mu.Unlock()
+	if prev, ok := r.log.binds[pod.Name]; ok {
+		r.log.dup = append(r.log.dup, fmt.Sprintf("%s by %s and %s", pod.Name, prev, r.id))
+	}
+	r.log.binds[pod.Name] = r.id
+	return framework.NewStatus(framework.Skip)
+}
+
+func (l *bindLog) by(pod string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.binds[pod]
+}
+
+// TestLeaderElectionOneSchedulerActs: two schedulers stand for one Lease
+// (as two control planes do); only the holder binds pods, never both, and
+// when it steps down the other takes over.
+func TestLeaderElectionOneSchedulerActs(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	node := &v1.Node{ObjectMeta: v1.ObjectMeta{Name: "n1"}}
+	node, err := client.For[*v1.Node](tc.Admin, "").Create(ctx, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status = v1.NodeStatus{
+		Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("8"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")},
+		Conditions:  []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
+	}
+	if _, err := client.For[*v1.Node](tc.Admin, "").UpdateStatus(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+
+	log := &bindLog{binds: map[string]string{}}
+	leading := map[string]chan struct{}{}
+	stop := map[string]context.CancelFunc{}
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, id := range []string{"a", "b"} {
+		plugins := append(DefaultPlugins(noVolumes{}, noVolumes{}), framework.ProfilePlugin{Plugin: recordingBinder{id: id, log: log}})
+		profile, err := framework.NewProfile(plugins...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(tc.Admin, nil, Config{Profile: profile, Workers: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		le := leaderelection.Config{Lock: client.For[*v1.Lease](tc.Admin, v1.NamespaceSystem), Name: "test-scheduler",
+			Identity: id, LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond, ReleaseOnCancel: true}
+		cctx, ccancel := context.WithCancel(ctx)
+		stop[id] = ccancel
+		leading[id] = make(chan struct{})
+		started := leading[id]
+		wg.Go(func() {
+			leaderelection.Run(cctx, le, leaderelection.Callbacks{OnStartedLeading: func(ctx context.Context) {
+				close(started)
+				s.Run(ctx)
+			}})
+		})
+	}
+	var leader, other string
+	select {
+	case <-leading["a"]:
+		leader, other = "a", "b"
+	case <-leading["b"]:
+		leader, other = "b", "a"
+	case <-ctx.Done():
+		t.Fatal("no scheduler became leader")
+	}
+
+	createPods := func(prefix string, n int) {
+		for i := range n {
+			p := &v1.Pod{ObjectMeta: v1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: "default"},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Command: []string{"sleep", "1"}}}}}
+			if _, err := client.For[*v1.Pod](tc.Admin, "default").Create(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitBoundBy := func(prefix string, n int, want string) {
+		for i := range n {
+			name := fmt.Sprintf("%s-%d", prefix, i)
+			testcluster.Eventually(t, 30*time.Second, name+" bound", func() bool {
+				p, err := client.For[*v1.Pod](tc.Admin, "default").Get(ctx, name)
+				return err == nil && p.Spec.NodeName != ""
+			})
+			if got := log.by(name); got != want {
+				t.Fatalf("pod %s was bound by scheduler %q, want the leader %q", name, got, want)
+			}
+		}
+	}
+	createPods("first", 10)
+	waitBoundBy("first", 10, leader)
+
+	// The leader steps down (its control plane stops): the other takes
+	// over and binds what comes next.
+	stop[leader]()
+	select {
+	case <-leading[other]:
+	case <-ctx.Done():
+		t.Fatalf("scheduler %s did not take over", other)
+	}
+	createPods("second", 10)
+	waitBoundBy("second", 10, other)
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.dup) > 0 {
+		t.Fatalf("pods bound twice: %v", log.dup)
+	}
+}
