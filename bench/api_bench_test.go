@@ -3,11 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -105,18 +102,4 @@ func IdleRSS(dir string, settle time.Duration) (int64, error) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	time.Sleep(settle) // the measurement is of an idle process: let it idle
 	return readRSS(cmd.Process.Pid)
-}
-
-func readRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
@@ -56,6 +58,22 @@ func TestSchedulerHarness(t *testing.T) {
 	}
 	if r.PodsPerSec <= 0 || r.P99 <= 0 || r.P99 > r.Max || r.Evaluated != 30 {
 		t.Fatalf("implausible result: %+v", r)
+	}
+	// Default pet spreading: the three pets of a set on three nodes.
+	pods, err := client.For[*v1.Pod](cl.Admin, "default").List(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]map[string]bool{}
+	for _, p := range pods.Items {
+		set := p.Labels["petset"]
+		if nodes[set] == nil {
+			nodes[set] = map[string]bool{}
+		}
+		if nodes[set][p.Spec.NodeName] {
+			t.Fatalf("two pets of %s on node %s", set, p.Spec.NodeName)
+		}
+		nodes[set][p.Spec.NodeName] = true
 	}
 	t.Log(r)
 }

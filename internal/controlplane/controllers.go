@@ -83,7 +83,12 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 		{"volume binding", func() (runner, error) { return volumebinding.New(c, log, controller.Options{Workers: 2}) }},
 		{"endpoints", func() (runner, error) { return endpoints.New(c, log, controller.Options{Workers: 2}) }},
 		{"petset", func() (runner, error) { return petset.New(c, log, controller.Options{Workers: 2}) }},
-		{"scheduler", func() (runner, error) { return scheduler.New(c, log, scheduler.Config{}) }},
+	}
+	for _, cfg := range cp.schedulerConfigs() {
+		builders = append(builders, struct {
+			name  string
+			build func() (runner, error)
+		}{"scheduler " + cfg.Name, func() (runner, error) { return scheduler.New(c, log, cfg) }})
 	}
 	var wg sync.WaitGroup
 	for _, b := range builders {
@@ -96,3 +101,29 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 	}
 	wg.Wait()
 }
+
+// schedulerConfigs is one scheduler per profile of the configuration
+// file, or Kennel's default scheduler without one.
+func (cp *ControlPlane) schedulerConfigs() []scheduler.Config {
+	sc := cp.cfg.SchedulerConfig
+	if sc == nil {
+		return []scheduler.Config{{Workers: schedulerWorkers}}
+	}
+	out := make([]scheduler.Config, 0, len(sc.Profiles))
+	for i := range sc.Profiles {
+		p := sc.Profiles[i]
+		pct := 0
+		if sc.PercentageOfNodesToScore != nil {
+			pct = int(*sc.PercentageOfNodesToScore)
+		}
+		if p.PercentageOfNodesToScore != nil {
+			pct = int(*p.PercentageOfNodesToScore)
+		}
+		out = append(out, scheduler.Config{Name: p.SchedulerName, Configured: &p, Workers: schedulerWorkers, PercentageOfNodesToScore: pct, Extenders: sc.Extenders})
+	}
+	return out
+}
+
+// schedulerWorkers is how many pods a scheduler has in flight: decisions
+// are made one at a time, and bindings (API writes) overlap.
+const schedulerWorkers = 16

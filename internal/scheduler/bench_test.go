@@ -17,7 +17,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkSchedule -benchmem ./internal/scheduler/
 func BenchmarkSchedule(b *testing.B) {
-	profile, err := framework.NewProfile(DefaultPlugins(noVolumes{}, noVolumes{})...)
+	profile, err := DefaultProfile(Handle{Volumes: noVolumes{}, Claims: noVolumes{}})
 	if err != nil {
 		b.Fatal(err)
 	}

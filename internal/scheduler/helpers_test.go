@@ -195,3 +195,17 @@ func (e *env) failedScheduling(pod *v1.Pod) []*v1.Event {
 	}
 	return out
 }
+
+// waitFailedScheduling waits for a FailedScheduling event about pod whose
+// message contains sub.
+func (e *env) waitFailedScheduling(pod *v1.Pod, sub string) {
+	e.t.Helper()
+	testcluster.Eventually(e.t, waitFor, "a FailedScheduling event saying "+sub, func() bool {
+		for _, ev := range e.failedScheduling(pod) {
+			if strings.Contains(ev.Message, sub) {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -1,4 +1,4 @@
-package scheduler
+package scheduler_test
 
 import (
 	"context"
@@ -12,44 +12,15 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller/leaderelection"
-	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/scheduler"
+	"github.com/kennel-dev/kennel/internal/scheduler/extender"
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-// bindLog records which scheduler bound which pod; its Bind plugin leaves
-// the write to the scheduler (Skip).
-type bindLog struct {
-	mu    sync.Mutex
-	binds map[string]string // pod → scheduler identity
-	dup   []string
-}
-
-type recordingBinder struct {
-	id  string
-	log *bindLog
-}
-
-func (r recordingBinder) Name() string { return "RecordingBinder" }
-
-func (r recordingBinder) Bind(_ context.Context, _ *framework.CycleState, pod *v1.Pod, _ string) *framework.Status {
-	r.log.mu.Lock()
-	defer r.log.mu.Unlock()
-	if prev, ok := r.log.binds[pod.Name]; ok {
-		r.log.dup = append(r.log.dup, fmt.Sprintf("%s by %s and %s", pod.Name, prev, r.id))
-	}
-	r.log.binds[pod.Name] = r.id
-	return framework.NewStatus(framework.Skip)
-}
-
-func (l *bindLog) by(pod string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.binds[pod]
-}
-
 // TestLeaderElectionOneSchedulerActs: two schedulers stand for one Lease
 // (as two control planes do); only the holder binds pods, never both, and
-// when it steps down the other takes over.
+// when it steps down the other takes over. Each scheduler binds through
+// its own binding extender, which records what it bound.
 func TestLeaderElectionOneSchedulerActs(t *testing.T) {
 	tc := testcluster.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -67,18 +38,14 @@ func TestLeaderElectionOneSchedulerActs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	log := &bindLog{binds: map[string]string{}}
+	binders := map[string]*testExtender{}
 	leading := map[string]chan struct{}{}
 	stop := map[string]context.CancelFunc{}
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	for _, id := range []string{"a", "b"} {
-		plugins := append(DefaultPlugins(noVolumes{}, noVolumes{}), framework.ProfilePlugin{Plugin: recordingBinder{id: id, log: log}})
-		profile, err := framework.NewProfile(plugins...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := New(tc.Admin, nil, Config{Profile: profile, Workers: 4})
+		binders[id] = newTestExtender(t, tc.Admin)
+		s, err := scheduler.New(tc.Admin, nil, scheduler.Config{Workers: 4, Extenders: []extender.Config{binders[id].config("bind")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,8 +88,8 @@ func TestLeaderElectionOneSchedulerActs(t *testing.T) {
 				p, err := client.For[*v1.Pod](tc.Admin, "default").Get(ctx, name)
 				return err == nil && p.Spec.NodeName != ""
 			})
-			if got := log.by(name); got != want {
-				t.Fatalf("pod %s was bound by scheduler %q, want the leader %q", name, got, want)
+			if !binders[want].bound(name) {
+				t.Fatalf("pod %s was not bound by the leader %q", name, want)
 			}
 		}
 	}
@@ -139,9 +106,9 @@ func TestLeaderElectionOneSchedulerActs(t *testing.T) {
 	}
 	createPods("second", 10)
 	waitBoundBy("second", 10, other)
-	log.mu.Lock()
-	defer log.mu.Unlock()
-	if len(log.dup) > 0 {
-		t.Fatalf("pods bound twice: %v", log.dup)
+	for _, id := range []string{"a", "b"} {
+		if n := len(binders[id].binds); (id == leader && n != 10) || (id == other && n != 10) {
+			t.Fatalf("scheduler %s bound %d pods, want 10 each (%v)", id, n, binders[id].binds)
+		}
 	}
 }

@@ -34,8 +34,12 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 	case errors.As(err, &stale):
 		controller.LoggerFrom(ctx).Debug("reserve found the decision stale; deciding again", "reason", err.Error())
 		return controller.RequeueAfter(conflictRetry)
+	case err != nil && ctx.Err() == nil:
+		err = fmt.Errorf("scheduler: pod %s: %w", key, err)
+		s.errored(ctx, pod, err)
+		return err
 	case err != nil:
-		return fmt.Errorf("scheduler: pod %s: %w", key, err)
+		return err
 	}
 	if err := s.preBind(ctx, pod, res); err != nil {
 		return err
@@ -171,6 +175,26 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 	s.failedScheduling(ctx, pod, msg)
 	return controller.RequeueAfter(s.noteFailure(key, moves))
 }
+
+// errored tells the user that the attempt to place pod failed (a plugin
+// or an extender that is not ignorable failed), as Kubernetes does: the
+// PodScheduled condition with reason SchedulerError and a
+// FailedScheduling event carry the error. The pod is retried with
+// back-off by the caller.
+func (s *Scheduler) errored(ctx context.Context, pod *v1.Pod, err error) {
+	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: ReasonSchedulerError, Message: err.Error()}
+	updated := v1.Clone(pod)
+	if v1.SetPodCondition(&updated.Status, cond) {
+		if _, uerr := client.For[*v1.Pod](s.c, pod.Namespace).UpdateStatus(ctx, updated); uerr != nil && !v1.IsConflict(uerr) && !v1.IsNotFound(uerr) {
+			controller.LoggerFrom(ctx).Warn("cannot set PodScheduled=False", "err", uerr)
+		}
+	}
+	s.failedScheduling(ctx, pod, err.Error())
+}
+
+// ReasonSchedulerError is the PodScheduled reason of a pod whose
+// placement failed for an error rather than for lack of a fitting node.
+const ReasonSchedulerError = "SchedulerError"
 
 // noteFailure counts a failed attempt and returns the back-off before the
 // next: InitialBackoff doubled per failure in a row, at most MaxBackoff.

@@ -17,8 +17,9 @@ import (
 	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/controller/clock"
 	"github.com/kennel-dev/kennel/internal/events"
+	"github.com/kennel-dev/kennel/internal/scheduler/config"
+	"github.com/kennel-dev/kennel/internal/scheduler/extender"
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
-	"github.com/kennel-dev/kennel/internal/scheduler/plugins"
 )
 
 // Defaults of Config.
@@ -33,11 +34,19 @@ type Config struct {
 	// "" means v1.DefaultSchedulerName, which also takes pods that name
 	// no scheduler.
 	Name string
-	// Profile is the plugin pipeline; nil means one built from
-	// DefaultPlugins over the scheduler's own informers. A profile
-	// without VolumeBinding places pods without regard to their
-	// volumes.
+	// Profile is the plugin pipeline; nil means one built by
+	// BuildProfile from Configured over the scheduler's own informers.
+	// A profile without VolumeBinding places pods without regard to
+	// their volumes.
 	Profile *framework.Profile
+	// Configured is the profile of a configuration file (plugins per
+	// extension point, weights, args) used when Profile is nil; nil
+	// means Kennel's default profile (config.Default()).
+	Configured *config.Profile
+	// PercentageOfNodesToScore and Extenders complete Configured (see
+	// framework.ProfileOptions).
+	PercentageOfNodesToScore int
+	Extenders                []extender.Config
 	// Clock times back-off and event timestamps; nil means the system
 	// clock.
 	Clock clock.Clock
@@ -64,30 +73,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("scheduler: config.MaxBackoff: must not be negative, got %s", c.MaxBackoff)
 	case c.InitialBackoff > 0 && c.MaxBackoff > 0 && c.InitialBackoff > c.MaxBackoff:
 		return fmt.Errorf("scheduler: config.InitialBackoff: %s exceeds config.MaxBackoff %s", c.InitialBackoff, c.MaxBackoff)
+	case c.PercentageOfNodesToScore < 0 || c.PercentageOfNodesToScore > 100:
+		return fmt.Errorf("scheduler: config.PercentageOfNodesToScore: must be between 0 and 100, got %d", c.PercentageOfNodesToScore)
 	}
-	return nil
+	return extender.ValidateAll(c.Extenders)
 }
 
-// DefaultPlugins is the default pipeline, in the order filters run:
-// cheap checks of the node first, then volumes, resources last.
-// VolumeBinding reads claims, volumes, classes and nodes from volumes and
-// writes the nodes it selects for claims through claims; New passes the
-// scheduler's informers and client. It filters before NodeResourcesFit
-// because a bound volume that pins the pod to another node is the reason
-// that never goes away: "Insufficient memory" for a node the pod can
-// never use would send the user after the wrong fix. New plugins
-// (network bandwidth, extenders) are added here.
-func DefaultPlugins(volumes plugins.VolumeListers, claims plugins.ClaimWriter) []framework.ProfilePlugin {
-	return []framework.ProfilePlugin{
-		{Plugin: plugins.NodeUnschedulable{}},
-		{Plugin: plugins.NodeReady{}},
-		{Plugin: plugins.NodeAffinity{}, Weight: 2},
-		{Plugin: plugins.TaintToleration{}, Weight: 3},
-		{Plugin: plugins.NodeRuntime{}},
-		{Plugin: plugins.NewVolumeBinding(volumes, claims)},
-		{Plugin: plugins.NodeResourcesFit{}},
-		{Plugin: plugins.LeastAllocated{}, Weight: 1},
-	}
+// DefaultProfile is Kennel's default pipeline (config.Default()) over h,
+// for tests and benchmarks that build a scheduler's profile themselves.
+func DefaultProfile(h Handle) (*framework.Profile, error) {
+	p, _, err := BuildProfile(config.Default().Profiles[0], 0, nil, h)
+	return p, err
 }
 
 // Scheduler places pending pods on nodes.
@@ -138,9 +134,16 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
 	s.volumes = newVolumeCaches(c, s.nodes, s.log)
 	s.profile = cfg.Profile
 	if s.profile == nil {
-		p, err := framework.NewProfile(DefaultPlugins(s.volumes, s.volumes)...)
+		prof := config.Default().Profiles[0]
+		if cfg.Configured != nil {
+			prof = *cfg.Configured
+		}
+		p, warnings, err := BuildProfile(prof, cfg.PercentageOfNodesToScore, cfg.Extenders, Handle{Volumes: s.volumes, Claims: s.volumes})
 		if err != nil {
-			return nil, fmt.Errorf("scheduler: default profile: %w", err)
+			return nil, err
+		}
+		for _, w := range warnings {
+			s.log.Warn("scheduler configuration: " + w)
 		}
 		s.profile = p
 	}

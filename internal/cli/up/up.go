@@ -20,6 +20,7 @@ import (
 
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controlplane"
+	schedconfig "github.com/kennel-dev/kennel/internal/scheduler/config"
 )
 
 // options are the flags shared by up and server.
@@ -48,6 +49,9 @@ type options struct {
 	// their nameserver (it serves there on port 53 too), its zone and TTL.
 	dnsAddr, clusterDNSIP, clusterDomain string
 	dnsTTL                               time.Duration
+	// schedulerConfig is the scheduler's configuration file; empty runs
+	// the default profile.
+	schedulerConfig string
 }
 
 // NewUpCommand builds `kennel up`.
@@ -138,6 +142,23 @@ func addFlags(cmd *cobra.Command, o *options) {
 	f.StringVar(&o.clusterDNSIP, "cluster-dns-ip", defaultIP, "the nameserver pods get in /etc/resolv.conf; the cluster DNS serves on its port 53 too (default 127.0.0.10 as root, none otherwise: pods use the host's resolv.conf)")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "the cluster DNS zone")
 	f.DurationVar(&o.dnsTTL, "dns-ttl", 5*time.Second, "TTL of the cluster DNS records")
+	f.StringVar(&o.schedulerConfig, "scheduler-config", "", "a KubeSchedulerConfiguration file: profiles, plugins and their weights, extenders (see kennel scheduler config --defaults)")
+}
+
+// loadSchedulerConfig reads --scheduler-config (nil when not given) and
+// logs what of it Kennel ignores.
+func (o *options) loadSchedulerConfig(log *slog.Logger) (*schedconfig.Configuration, error) {
+	if o.schedulerConfig == "" {
+		return nil, nil
+	}
+	c, warnings, err := schedconfig.Load(o.schedulerConfig)
+	for _, w := range warnings {
+		log.Warn("scheduler configuration: "+w, "file", o.schedulerConfig)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--scheduler-config %s: %w", o.schedulerConfig, err)
+	}
+	return c, nil
 }
 
 // dnsAddrs are the addresses the cluster DNS serves on.
@@ -167,11 +188,16 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	schedCfg, err := o.loadSchedulerConfig(log)
+	if err != nil {
+		return err
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
 		DisableControllers: o.noCtrl, NodeGracePeriod: o.nodeGrace, PodEvictionTimeout: o.evictionDelay,
 		EncryptionKeyFile: o.keyFile, DNSAddrs: dnsAddrs, ClusterDomain: o.clusterDomain, DNSTTL: o.dnsTTL,
+		SchedulerConfig: schedCfg,
 	})
 	if err != nil {
 		return err

@@ -445,17 +445,13 @@ func (p *Profile) RunUnreserve(ctx context.Context, state *CycleState, pod *v1.P
 	}
 }
 
-// RunBind offers the binding to the Bind plugins, then to a binding
-// extender interested in the pod. It returns Skip when none of them binds,
-// and the scheduler writes the binding itself.
+// RunBind offers the binding first to a binding extender interested in
+// the pod (as Kubernetes does), then to the Bind plugins in order. It
+// returns Skip when none of them binds, and the scheduler writes the
+// binding itself.
 func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
 	if state == nil {
 		state = NewCycleState()
-	}
-	for _, pl := range p.binds {
-		if s := pl.Bind(ctx, state, pod, nodeName); s.Code() != Skip {
-			return s.WithPlugin(pl.Name())
-		}
 	}
 	for _, e := range p.extenders {
 		if e.IsBinder() && e.IsInterested(pod) {
@@ -463,6 +459,11 @@ func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, n
 				return AsStatus(err).WithPlugin("extender " + e.Name())
 			}
 			return nil
+		}
+	}
+	for _, pl := range p.binds {
+		if s := pl.Bind(ctx, state, pod, nodeName); s.Code() != Skip {
+			return s.WithPlugin(pl.Name())
 		}
 	}
 	return NewStatus(Skip)

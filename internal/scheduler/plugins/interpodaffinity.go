@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -43,8 +42,11 @@ const interPodAffinityStateKey framework.StateKey = InterPodAffinityName + "/sta
 // NamespaceLabels; without it such a selector selects no namespace, and
 // only the term's namespaces count.
 //
-// PreFilter does the work for every node at once, reading each pod of the
-// cluster, so that Filter and Score are a few map lookups per node.
+// PreFilter does the work for every node at once, so that Filter and
+// Score are a few map lookups per node. It reads every pod of the cluster
+// only when the incoming pod has terms; otherwise it reads the pods that
+// have terms, which it keeps indexed by NodeInfo from cycle to cycle.
+// Use the plugin by pointer.
 type InterPodAffinity struct {
 	// HardPodAffinityWeight (0..100) weighs existing pods' required
 	// affinity terms that select the incoming pod; nil means
@@ -53,6 +55,8 @@ type InterPodAffinity struct {
 	// NamespaceLabels returns a namespace's labels, and false when it
 	// does not know the namespace; nil means no labels are known.
 	NamespaceLabels func(namespace string) (map[string]string, bool)
+
+	index affinityIndex
 }
 
 var (
@@ -73,12 +77,11 @@ type InterPodAffinityArgs struct {
 // fields and values out of range.
 func NewInterPodAffinity(args json.RawMessage) (*InterPodAffinity, error) {
 	var a InterPodAffinityArgs
-	if err := decodeArgs(args, &a); err != nil {
-		return nil, fmt.Errorf("scheduler: %s args: %w", InterPodAffinityName, err)
+	if err := decodePluginArgs(InterPodAffinityName, "InterPodAffinityArgs", args, &a); err != nil {
+		return nil, err
 	}
 	if w := a.HardPodAffinityWeight; w != nil && (*w < 0 || *w > 100) {
-		return nil, argsError(InterPodAffinityName, []string{
-			fmt.Sprintf("hardPodAffinityWeight: must be in the range 0-100, got %d", *w)})
+		return nil, argsError(InterPodAffinityName, "hardPodAffinityWeight: must be in the range 0-100, got %d", *w)
 	}
 	return &InterPodAffinity{HardPodAffinityWeight: a.HardPodAffinityWeight}, nil
 }
@@ -115,28 +118,29 @@ type affinityState struct {
 // PreFilter counts, per topology domain, the pods each of the pod's terms
 // selects, and the existing pods' terms that select the pod.
 func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *v1.Pod) *framework.Status {
+	nodes := state.Nodes()
 	s := newAffinityState(pod)
-	nsl := &namespaceLabels{lookup: p.NamespaceLabels}
 	own := s.hasTerms()
-	found := own
+	nsl := &namespaceLabels{lookup: p.NamespaceLabels}
 	hard := p.hardWeight()
-	for _, n := range state.Nodes() {
-		if n.Node == nil || len(n.Node.Labels) == 0 {
-			continue // no topology domain at all
-		}
-		for _, existing := range n.Pods {
-			if hasPodAffinity(existing) {
-				found = true
-				s.addExistingTerms(existing, pod, n.Node, nsl, hard)
+	withTerms := p.index.visit(nodes, func(existing *v1.Pod, node *v1.Node) {
+		s.addExistingTerms(existing, pod, node, nsl, hard)
+	})
+	if !own && withTerms == 0 {
+		state.Write(interPodAffinityStateKey, (*affinityState)(nil))
+		return nil
+	}
+	if own {
+		for _, n := range nodes {
+			if n.Node == nil || len(n.Node.Labels) == 0 {
+				continue // no topology domain at all
 			}
-			if own {
+			for _, existing := range n.Pods {
 				s.addExistingPod(existing, n.Node, nsl)
 			}
 		}
 	}
-	if !found {
-		s = nil
-	} else if len(s.affinity) > 0 {
+	if len(s.affinity) > 0 {
 		s.selfMatch = matchesAll(s.affinity, pod, nsl)
 	}
 	state.Write(interPodAffinityStateKey, s)
@@ -182,51 +186,64 @@ func (s *affinityState) addExistingPod(existing *v1.Pod, node *v1.Node, nsl *nam
 			addPair(s.antiAffinityCounts, node, s.antiAffinity[i].topologyKey)
 		}
 	}
-	s.addScore(s.prefAffinity, existing, node, nsl, 1)
-	s.addScore(s.prefAntiAffinity, existing, node, nsl, -1)
+	s.addScores(s.prefAffinity, existing, node, nsl, 1)
+	s.addScores(s.prefAntiAffinity, existing, node, nsl, -1)
 }
 
 // addExistingTerms applies existing's terms, on node, to the incoming
 // pod: its required anti-affinity keeps the pod out of its domain, its
-// required affinity (by hard) and preferred terms weigh its domain.
+// required affinity (by hard) and preferred terms weigh its domain. The
+// terms are readied on the stack: a cluster of pets with anti-affinity
+// has one such pod per pet, read every cycle.
 func (s *affinityState) addExistingTerms(existing, pod *v1.Pod, node *v1.Node, nsl *namespaceLabels, hard int64) {
-	a := existing.Spec.Affinity
+	a, ns := existing.Spec.Affinity, existing.Namespace
 	if pa := a.PodAntiAffinity; pa != nil {
 		for i := range pa.RequiredDuringSchedulingIgnoredDuringExecution {
-			t := newAffinityTerm(&pa.RequiredDuringSchedulingIgnoredDuringExecution[i], existing.Namespace, 1)
+			t := newAffinityTerm(&pa.RequiredDuringSchedulingIgnoredDuringExecution[i], ns, 1)
 			if t.matches(pod, nsl) {
 				addPair(s.existingAntiCounts, node, t.topologyKey)
 			}
 		}
-		s.addScore(preferredTerms(pa.PreferredDuringSchedulingIgnoredDuringExecution, existing.Namespace), pod, node, nsl, -1)
+		for i := range pa.PreferredDuringSchedulingIgnoredDuringExecution {
+			w := &pa.PreferredDuringSchedulingIgnoredDuringExecution[i]
+			t := newAffinityTerm(&w.PodAffinityTerm, ns, w.Weight)
+			s.addScore(&t, pod, node, nsl, -1)
+		}
 	}
 	if pa := a.PodAffinity; pa != nil {
-		if hard > 0 {
-			for i := range pa.RequiredDuringSchedulingIgnoredDuringExecution {
-				t := newAffinityTerm(&pa.RequiredDuringSchedulingIgnoredDuringExecution[i], existing.Namespace, int32(hard))
-				s.addScore([]affinityTerm{t}, pod, node, nsl, 1)
+		for i := range pa.RequiredDuringSchedulingIgnoredDuringExecution {
+			if hard > 0 {
+				t := newAffinityTerm(&pa.RequiredDuringSchedulingIgnoredDuringExecution[i], ns, int32(hard))
+				s.addScore(&t, pod, node, nsl, 1)
 			}
 		}
-		s.addScore(preferredTerms(pa.PreferredDuringSchedulingIgnoredDuringExecution, existing.Namespace), pod, node, nsl, 1)
+		for i := range pa.PreferredDuringSchedulingIgnoredDuringExecution {
+			w := &pa.PreferredDuringSchedulingIgnoredDuringExecution[i]
+			t := newAffinityTerm(&w.PodAffinityTerm, ns, w.Weight)
+			s.addScore(&t, pod, node, nsl, 1)
+		}
 	}
 }
 
-// addScore adds sign × weight to node's domain for each of terms that
-// selects target.
-func (s *affinityState) addScore(terms []affinityTerm, target *v1.Pod, node *v1.Node, nsl *namespaceLabels, sign int64) {
+// addScores adds sign × weight to node's domain for each of terms that
+// selects target; addScore does it for one term.
+func (s *affinityState) addScores(terms []affinityTerm, target *v1.Pod, node *v1.Node, nsl *namespaceLabels, sign int64) {
 	for i := range terms {
-		t := &terms[i]
-		value, ok := node.Labels[t.topologyKey]
-		if !ok || !t.matches(target, nsl) {
-			continue
-		}
-		byValue := s.score[t.topologyKey]
-		if byValue == nil {
-			byValue = map[string]int64{}
-			s.score[t.topologyKey] = byValue
-		}
-		byValue[value] += sign * t.weight
+		s.addScore(&terms[i], target, node, nsl, sign)
 	}
+}
+
+func (s *affinityState) addScore(t *affinityTerm, target *v1.Pod, node *v1.Node, nsl *namespaceLabels, sign int64) {
+	value, ok := node.Labels[t.topologyKey]
+	if !ok || !t.matches(target, nsl) {
+		return
+	}
+	byValue := s.score[t.topologyKey]
+	if byValue == nil {
+		byValue = map[string]int64{}
+		s.score[t.topologyKey] = byValue
+	}
+	byValue[value] += sign * t.weight
 }
 
 func addPair(counts map[topologyPair]int64, node *v1.Node, key string) {

@@ -72,3 +72,19 @@ func TestLeastAllocated(t *testing.T) {
 		})
 	}
 }
+
+// TestLeastAllocatedIsNodeResourcesFitsDefault: the deprecated plugin
+// and NodeResourcesFit's default scoring strategy are one formula.
+func TestLeastAllocatedIsNodeResourcesFitsDefault(t *testing.T) {
+	nodes := []*framework.NodeInfo{
+		framework.NewNodeInfo(allocNode("a", "cpu", "4", "memory", "8Gi"), podWith("cpu", "3")),
+		framework.NewNodeInfo(allocNode("b", "cpu", "8", "memory", "4Gi"), podWith("memory", "1Gi")),
+		framework.NewNodeInfo(allocNode("c", "memory", "16Gi")),
+	}
+	for _, pod := range []*v1.Pod{podWith(), podWith("cpu", "1", "memory", "1Gi"), podWith("cpu", "9")} {
+		least, fit := scoreAll(t, LeastAllocated{}, pod, nodes), scoreAll(t, NodeResourcesFit{}, pod, nodes)
+		if !slices.Equal(least, fit) {
+			t.Fatalf("pod %v: LeastAllocated %v, NodeResourcesFit %v", pod.Spec.Containers[0].Resources.Requests, least, fit)
+		}
+	}
+}

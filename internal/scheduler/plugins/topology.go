@@ -1,15 +1,11 @@
 package plugins
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"slices"
-	"strings"
+	"sync"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
 )
 
 // topologyPair is one topology domain: a node label and its value
@@ -34,8 +30,13 @@ func selectorMatches(s *v1.LabelSelector, labels map[string]string) bool {
 			return false
 		}
 	}
-	for i := range s.MatchExpressions {
-		e := &s.MatchExpressions[i]
+	return expressionsMatch(s.MatchExpressions, labels)
+}
+
+// expressionsMatch ANDs a selector's matchExpressions.
+func expressionsMatch(exprs []v1.LabelSelectorRequirement, labels map[string]string) bool {
+	for i := range exprs {
+		e := &exprs[i]
 		v, ok := labels[e.Key]
 		switch e.Operator {
 		case v1.LabelSelectorOpIn:
@@ -67,10 +68,17 @@ func isEmptySelector(s *v1.LabelSelector) bool {
 }
 
 // affinityTerm is a pod affinity term made ready to match pods: its
-// namespaces defaulted to its owner's, its weight attached.
+// namespaces defaulted to its owner's, its weight attached, and, for the
+// incoming pod's terms, which are matched against every pod of the
+// cluster, its matchLabels flattened (ranging over a map costs more than
+// the match).
 type affinityTerm struct {
 	selector    *v1.LabelSelector
+	flat        bool        // matchLabels holds the selector's matchLabels
+	matchLabels []labelPair // when flat
 	namespaces  []string
+	ownNS       string // the namespace of a term that names none
+	ownNSOnly   bool
 	nsSelector  *v1.LabelSelector
 	topologyKey string
 	weight      int64
@@ -78,23 +86,47 @@ type affinityTerm struct {
 
 // newAffinityTerm readies t, a term of a pod in namespace ns: as in
 // Kubernetes, a term that names neither namespaces nor a namespace
-// selector means the pod's own namespace.
+// selector means the pod's own namespace. It does not allocate: the
+// existing pods' terms are readied every cycle.
 func newAffinityTerm(t *v1.PodAffinityTerm, ns string, weight int32) affinityTerm {
-	at := affinityTerm{selector: t.LabelSelector, namespaces: t.Namespaces, nsSelector: t.NamespaceSelector,
+	return affinityTerm{selector: t.LabelSelector, namespaces: t.Namespaces, nsSelector: t.NamespaceSelector,
+		ownNS: ns, ownNSOnly: len(t.Namespaces) == 0 && t.NamespaceSelector == nil,
 		topologyKey: t.TopologyKey, weight: int64(weight)}
-	if len(t.Namespaces) == 0 && t.NamespaceSelector == nil {
-		at.namespaces = []string{ns}
+}
+
+type labelPair struct{ key, value string }
+
+// flatten fills matchLabels from the selector.
+func (t *affinityTerm) flatten() {
+	t.flat = true
+	if t.selector == nil {
+		return
 	}
-	return at
+	for k, v := range t.selector.MatchLabels {
+		t.matchLabels = append(t.matchLabels, labelPair{k, v})
+	}
 }
 
 // matches reports whether pod is one of the pods the term selects; nsl
 // gives the labels of pod's namespace, for the namespace selector.
 func (t *affinityTerm) matches(pod *v1.Pod, nsl *namespaceLabels) bool {
-	if !slices.Contains(t.namespaces, pod.Namespace) && !t.nsSelects(pod.Namespace, nsl) {
+	switch {
+	case t.ownNSOnly:
+		if pod.Namespace != t.ownNS {
+			return false
+		}
+	case !slices.Contains(t.namespaces, pod.Namespace) && !t.nsSelects(pod.Namespace, nsl):
 		return false
 	}
-	return selectorMatches(t.selector, pod.Labels)
+	if !t.flat || t.selector == nil {
+		return selectorMatches(t.selector, pod.Labels)
+	}
+	for _, l := range t.matchLabels {
+		if v, ok := pod.Labels[l.key]; !ok || v != l.value {
+			return false
+		}
+	}
+	return expressionsMatch(t.selector.MatchExpressions, pod.Labels)
 }
 
 // nsSelects applies the term's namespace selector to namespace ns. An
@@ -139,12 +171,14 @@ func (n *namespaceLabels) get(ns string) (map[string]string, bool) {
 	return l, l != nil
 }
 
-// requiredTerms readies a pod's required affinity and anti-affinity
-// terms; preferredTerms its preferred ones, with their weights.
+// requiredTerms readies the incoming pod's required affinity and
+// anti-affinity terms; preferredTerms its preferred ones, with their
+// weights.
 func requiredTerms(terms []v1.PodAffinityTerm, ns string) []affinityTerm {
 	out := make([]affinityTerm, len(terms))
 	for i := range terms {
 		out[i] = newAffinityTerm(&terms[i], ns, 1)
+		out[i].flatten()
 	}
 	return out
 }
@@ -153,6 +187,7 @@ func preferredTerms(terms []v1.WeightedPodAffinityTerm, ns string) []affinityTer
 	out := make([]affinityTerm, len(terms))
 	for i := range terms {
 		out[i] = newAffinityTerm(&terms[i].PodAffinityTerm, ns, terms[i].Weight)
+		out[i].flatten()
 	}
 	return out
 }
@@ -181,30 +216,201 @@ func petOwnerUID(pod *v1.Pod) string {
 	return ref.UID
 }
 
-// decodeArgs decodes a plugin's JSON args into out strictly: an unknown
-// field or trailing data is an error. Empty args and null leave out as
-// it is.
-func decodeArgs(data json.RawMessage, out any) error {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("unexpected data after the args object")
-	}
-	return nil
+// affinityIndex keeps, for each NodeInfo of the last snapshot, its pods
+// that have pod affinity terms, so that PreFilter for a pod without terms
+// need not read the cluster's every pod to learn whether any pod has
+// terms. NodeInfos are copy-on-write (a change replaces the NodeInfo), so
+// a NodeInfo seen before has the same pods: an unchanged node costs one
+// pointer comparison, and only the nodes changed since the last cycle
+// (typically the one the last pod was assumed onto) are read again.
+type affinityIndex struct {
+	mu        sync.Mutex
+	entries   []affinityEntry // aligned with the last snapshot
+	withTerms int             // pods with terms in entries
 }
 
-// argsError joins the problems found in a plugin's args into one error
-// prefixed by the plugin, or returns nil when there are none.
-func argsError(plugin string, problems []string) error {
-	if len(problems) == 0 {
+type affinityEntry struct {
+	info *framework.NodeInfo
+	pods []*v1.Pod // info's pods with terms, on a node with labels
+}
+
+// visit brings the index up to date with nodes, calls f for each pod
+// with terms and its node, and returns how many there are. f runs under
+// the index's lock, which keeps the entries, updated in place, from
+// changing under it.
+func (x *affinityIndex) visit(nodes []*framework.NodeInfo, f func(existing *v1.Pod, node *v1.Node)) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.entries) != len(nodes) {
+		x.entries, x.withTerms = make([]affinityEntry, len(nodes)), 0
+	}
+	for i, n := range nodes {
+		if e := &x.entries[i]; e.info != n {
+			x.withTerms -= len(e.pods)
+			*e = affinityEntry{info: n, pods: podsWithTerms(n)}
+			x.withTerms += len(e.pods)
+		}
+	}
+	if x.withTerms > 0 {
+		for _, e := range x.entries {
+			for _, p := range e.pods {
+				f(p, e.info.Node)
+			}
+		}
+	}
+	return x.withTerms
+}
+
+// podsWithTerms lists n's pods that have pod affinity terms; none when
+// the node has no labels, and so no topology domain.
+func podsWithTerms(n *framework.NodeInfo) []*v1.Pod {
+	if n.Node == nil || len(n.Node.Labels) == 0 {
 		return nil
 	}
-	return fmt.Errorf("scheduler: %s args: %s", plugin, strings.Join(problems, "; "))
+	var out []*v1.Pod
+	for _, p := range n.Pods {
+		if hasPodAffinity(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ownerIndex counts, from cycle to cycle, the pods of each controller in
+// each domain of one topology key over the nodes of the last snapshot,
+// so that spreading a controller's pods (the defaults) need not read
+// every node each cycle. Like affinityIndex it relies on NodeInfos being
+// copy-on-write: it subtracts a replaced NodeInfo's ByOwner and adds its
+// successor's.
+type ownerIndex struct {
+	key      string
+	nodeOnly bool // count nodes per domain, not pods
+	mu       sync.Mutex
+	entries  []ownerEntry                // aligned with the last snapshot
+	nodes    map[string]int              // value → nodes with it
+	withKey  int                         // nodes with the key
+	counts   map[string]map[string]int64 // owner → value → pods
+}
+
+type ownerEntry struct {
+	info  *framework.NodeInfo
+	value string
+	has   bool // the node has the key
+}
+
+// domains brings the index up to date with nodes and returns a copy of
+// owner's pods per domain (domains without any left out), the number of
+// domains, and the number of nodes that have the key.
+func (x *ownerIndex) domains(nodes []*framework.NodeInfo, owner string) (counts map[string]int64, domains, withKey int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.entries) != len(nodes) || x.nodes == nil {
+		x.entries, x.nodes, x.withKey, x.counts = make([]ownerEntry, len(nodes)), map[string]int{}, 0, map[string]map[string]int64{}
+	}
+	for i, n := range nodes {
+		e := &x.entries[i]
+		if e.info == n {
+			continue
+		}
+		x.apply(e, -1)
+		*e = ownerEntry{info: n}
+		if n.Node != nil {
+			e.value, e.has = n.Node.Labels[x.key]
+		}
+		x.apply(e, 1)
+	}
+	counts = make(map[string]int64, len(x.counts[owner]))
+	for value, k := range x.counts[owner] {
+		counts[value] = k
+	}
+	return counts, len(x.nodes), x.withKey
+}
+
+// apply adds (sign 1) or removes (-1) e's node and pods.
+func (x *ownerIndex) apply(e *ownerEntry, sign int) {
+	if e.info == nil || !e.has {
+		return
+	}
+	x.withKey += sign
+	if x.nodes[e.value] += sign; x.nodes[e.value] == 0 {
+		delete(x.nodes, e.value)
+	}
+	if x.nodeOnly {
+		return
+	}
+	for owner, k := range e.info.ByOwner {
+		byValue := x.counts[owner]
+		if byValue == nil {
+			byValue = map[string]int64{}
+			x.counts[owner] = byValue
+		}
+		if byValue[e.value] += int64(sign * k); byValue[e.value] == 0 {
+			delete(byValue, e.value)
+		}
+		if len(byValue) == 0 {
+			delete(x.counts, owner)
+		}
+	}
+}
+
+// spreadCounts counts pods per domain for a list of constraints.
+type spreadCounts struct {
+	constraints []spreadConstraint
+	counts      []map[string]int64 // per constraint, by label value
+	minCount    []int64            // per constraint, over its domains
+	domains     []int              // per constraint
+	nodes       []int              // per constraint, nodes counted
+}
+
+func newSpreadCounts(cs []spreadConstraint) spreadCounts {
+	c := spreadCounts{constraints: cs, counts: make([]map[string]int64, len(cs)), minCount: make([]int64, len(cs)),
+		domains: make([]int, len(cs)), nodes: make([]int, len(cs))}
+	for i := range cs {
+		c.counts[i] = map[string]int64{}
+	}
+	return c
+}
+
+// add counts n's pods; with requireAll only when n has every
+// constraint's label, else for each constraint whose label it has.
+// Hostname domains are counted by Score on the node itself, as in
+// Kubernetes, when skipHost.
+func (c *spreadCounts) add(n *framework.NodeInfo, ns string, requireAll, skipHost bool) {
+	labels := n.Node.Labels
+	if requireAll && !hasLabels(labels, c.constraints) {
+		return
+	}
+	for i := range c.constraints {
+		sc := &c.constraints[i]
+		value, ok := labels[sc.topologyKey]
+		if !ok {
+			continue
+		}
+		c.nodes[i]++
+		if skipHost && sc.topologyKey == v1.LabelHostname {
+			continue
+		}
+		c.counts[i][value] += sc.count(n, ns)
+	}
+}
+
+func (c *spreadCounts) finish() {
+	for i, byValue := range c.counts {
+		c.domains[i] = len(byValue)
+		first := true
+		for _, k := range byValue {
+			if first || k < c.minCount[i] {
+				c.minCount[i], first = k, false
+			}
+		}
+	}
+}
+
+func hasLabels(labels map[string]string, cs []spreadConstraint) bool {
+	for i := range cs {
+		if _, ok := labels[cs[i].topologyKey]; !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -82,23 +82,32 @@ type ClaimWriter interface {
 // made in advance; FlexVolume and external provisioners make volumes on
 // any node their topology allows.
 //
-// In PreBind it writes the chosen node on each such claim (the
-// selected-node annotation), and the device for a local volume to be
-// carved (selected-device), for the controller, the node's provisioner
-// or an external one to act on. Each reservation is checked again and
-// remembered (an assumed claim) under one lock before it is written, so
-// pods decided in a burst, or bound concurrently, never over-commit a
-// device, even before the informer shows the claims annotated.
+// Score prefers the node whose devices keep the most headroom: see
+// Score.
+//
+// Reserve assumes the pod's claims on the chosen node (and device), so
+// that every later decision counts them, and a burst of pods never
+// over-commits a device even before the claims show the node selected.
+// PreBind writes the chosen node on each such claim (the selected-node
+// annotation), and the device for a local volume to be carved
+// (selected-device), for the controller, the node's provisioner or an
+// external one to act on; a PreBind whose pod was not reserved reserves
+// it first. Unreserve, and a PreBind that fails, drop what was assumed
+// and not written; a written claim stays assumed until the informer
+// shows it, when the ledger counts the claim itself.
 type VolumeBinding struct {
 	listers VolumeListers
 	claims  ClaimWriter
 
-	mu      sync.Mutex
-	assumed map[string]assumedClaim // by claim UID
+	mu       sync.Mutex
+	assumed  map[string]*assumedClaim   // by claim UID
+	reserved map[string]*podReservation // by reservationKey
 }
 
-// assumedClaim is a claim this plugin selected a node for, until the
-// informer shows the result.
+// assumedClaim is a claim this plugin chose a node for, from its pod's
+// Reserve until the informer shows the selection (or the claim is bound
+// or gone), or until every pod that reserved it is unreserved before it
+// was written.
 type assumedClaim struct {
 	namespace, name string
 	// at is the node and device; Device is "" for a claim that is to
@@ -107,11 +116,27 @@ type assumedClaim struct {
 	at     volume.DeviceKey
 	demand volume.Demand
 	volume string
+	// pods are the reservations (by reservationKey) that count on the
+	// claim and have not written it.
+	pods map[string]bool
+	// written: a PreBind wrote the selection, so the API server has it;
+	// only the informers' lag is left to bridge.
+	written bool
+}
+
+// podReservation is what Reserve decided for one pod.
+type podReservation struct {
+	node string
+	// writes are the claims PreBind is to select the node (and device)
+	// on: the pod's waiting claims not already selected there.
+	writes []claimPlacement
 }
 
 var (
 	_ framework.PreFilterPlugin = (*VolumeBinding)(nil)
 	_ framework.FilterPlugin    = (*VolumeBinding)(nil)
+	_ framework.ScorePlugin     = (*VolumeBinding)(nil)
+	_ framework.ReservePlugin   = (*VolumeBinding)(nil)
 	_ framework.PreBindPlugin   = (*VolumeBinding)(nil)
 )
 
@@ -120,7 +145,8 @@ var (
 // scheduler: its assumed claims are what keep a burst from
 // over-committing a device.
 func NewVolumeBinding(listers VolumeListers, claims ClaimWriter) *VolumeBinding {
-	return &VolumeBinding{listers: listers, claims: claims, assumed: map[string]assumedClaim{}}
+	return &VolumeBinding{listers: listers, claims: claims,
+		assumed: map[string]*assumedClaim{}, reserved: map[string]*podReservation{}}
 }
 
 // Name is VolumeBindingName.
@@ -161,65 +187,97 @@ func (pl *VolumeBinding) Filter(_ context.Context, state *framework.CycleState, 
 	return s
 }
 
+// Score prefers the node whose storage devices keep the most headroom:
+// for a pod that carves local volumes (unbound WaitForFirstConsumer
+// claims of the local provisioner), the smallest fraction left, once
+// they are carved, of the capacity, IOPS and bandwidth of the devices
+// they are carved from on the node (those the node advertises a figure
+// for), × 100. Those are the devices PreBind would select, so the score
+// describes the real placement. A node where the pod carves nothing
+// scores MaxNodeScore: every node, for a pod without such claims, so the
+// ranking is the other plugins'; and the node of a volume made in
+// advance that a local claim can bind, which takes nothing from any
+// device, over nodes where one would be carved.
+func (pl *VolumeBinding) Score(_ context.Context, state *framework.CycleState, _ *v1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+	if state == nil {
+		return framework.MaxNodeScore, nil
+	}
+	pv, ok := framework.ReadAs[*podVolumes](state, volumesKey)
+	if !ok {
+		return framework.MaxNodeScore, nil
+	}
+	if n.Node == nil {
+		return framework.MinNodeScore, nil
+	}
+	placements, s := pv.fits(n.Node)
+	if s != nil {
+		return framework.MinNodeScore, nil // Filter rejects it; never ranked in a profile
+	}
+	if score, carves := pv.headroomScore(n.Node, placements); carves {
+		return score, nil
+	}
+	return framework.MaxNodeScore, nil
+}
+
+// Reserve places the pod's waiting claims on nodeName, checked against
+// everything the informers and this plugin's assumptions count, and
+// assumes each that PreBind is to write, so the next decision sees them.
+// It is idempotent: the pod's reservation on the same node is kept as it
+// is; one on another node is released first.
+func (pl *VolumeBinding) Reserve(_ context.Context, _ *framework.CycleState, pod *v1.Pod, nodeName string) *framework.Status {
+	if !hasClaims(pod) {
+		return nil
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	_, s := pl.reserveLocked(pod, nodeName)
+	return s
+}
+
+// Unreserve drops the pod's reservation on nodeName: its claims that
+// were not written stop counting (unless another pod's reservation
+// counts on them too). Claims already written stay assumed until the
+// informer shows them. Idempotent.
+func (pl *VolumeBinding) Unreserve(_ context.Context, _ *framework.CycleState, pod *v1.Pod, nodeName string) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	key := reservationKey(pod)
+	if r, ok := pl.reserved[key]; ok && r.node == nodeName {
+		pl.releaseLocked(key)
+	}
+}
+
 // PreBind selects nodeName for each unbound WaitForFirstConsumer claim of
-// the pod (and a device for each local volume to carve), checked again
-// against every reservation the informers and this plugin know of. A
-// claim already selected for the node is left as it is.
+// the pod (and a device for each local volume to carve) as the pod's
+// reservation says, reserving first if Reserve did not. A claim already
+// selected for the node is left as it is. When a write fails, the
+// reservation is released (the claims written before stay assumed) and
+// the pod is to be decided again.
 func (pl *VolumeBinding) PreBind(ctx context.Context, _ *framework.CycleState, pod *v1.Pod, nodeName string) *framework.Status {
 	if !hasClaims(pod) {
 		return nil
 	}
-	node, ok := pl.listers.Node(nodeName)
-	if !ok {
-		return framework.NewStatus(framework.Unschedulable, fmt.Sprintf("node %q not found", nodeName))
-	}
-	writes, s := pl.reserve(pod, node)
+	pl.mu.Lock()
+	writes, s := pl.reserveLocked(pod, nodeName)
+	pl.mu.Unlock()
 	if s != nil {
 		return s
 	}
-	for i, w := range writes {
+	key := reservationKey(pod)
+	defer pl.release(key)
+	for _, w := range writes {
+		if pl.isWritten(w.claim.claim.UID) {
+			continue // by the PreBind of another pod of the claim, since Reserve
+		}
 		if err := pl.selectNode(ctx, w, nodeName); err != nil {
-			pl.forget(writes[i:])
 			if v1.IsConflict(err) || v1.IsNotFound(err) {
 				return framework.NewStatus(framework.Unschedulable, err.Error())
 			}
 			return framework.AsStatus(err)
 		}
+		pl.markWritten(key, w.claim.claim.UID)
 	}
 	return nil
-}
-
-// reserve places the pod's waiting claims on node and assumes those that
-// need writing, all under the lock, so that a concurrent PreBind sees
-// them.
-func (pl *VolumeBinding) reserve(pod *v1.Pod, node *v1.Node) ([]claimPlacement, *framework.Status) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	pv, s := pl.podVolumesLocked(pod)
-	if s != nil {
-		return nil, s
-	}
-	placements, s := pv.fits(node)
-	if s != nil {
-		return nil, s
-	}
-	var writes []claimPlacement
-	for _, p := range placements {
-		c := p.claim.claim
-		if c.Annotations[v1.AnnotationSelectedNode] == node.Name && (p.device == "" || c.Annotations[v1.AnnotationSelectedDevice] == p.device) {
-			continue
-		}
-		a := assumedClaim{namespace: c.Namespace, name: c.Name, at: volume.DeviceKey{Node: node.Name, Device: p.device}}
-		switch {
-		case p.static != nil:
-			a.volume = p.static.Name
-		case p.device != "":
-			a.demand = p.claim.request.Demand
-		}
-		pl.assumed[c.UID] = a
-		writes = append(writes, p)
-	}
-	return writes, nil
 }
 
 // selectNode annotates the claim with its node and device (none for a
@@ -240,15 +298,6 @@ func (pl *VolumeBinding) selectNode(ctx context.Context, p claimPlacement, node 
 		return fmt.Errorf("scheduler/volumebinding: select node %s for persistentvolumeclaim %s/%s: %w", node, c.Namespace, c.Name, err)
 	}
 	return nil
-}
-
-// forget drops the assumptions of claims that were not written.
-func (pl *VolumeBinding) forget(ps []claimPlacement) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	for _, p := range ps {
-		delete(pl.assumed, p.claim.claim.UID)
-	}
 }
 
 func hasClaims(pod *v1.Pod) bool {

@@ -114,6 +114,51 @@ func (p *podVolumes) place(node *v1.Node) ([]claimPlacement, *framework.Status) 
 	return out, nil
 }
 
+// headroomScore is the smallest share, in percent, of a device's
+// capacity, IOPS or bandwidth (those the device gives a figure for) left
+// on the devices of node that placements carve new local volumes from,
+// once they are carved; carves is false when they carve none there
+// (claims already held by a device are counted in the ledger and not
+// carved again).
+func (p *podVolumes) headroomScore(node *v1.Node, placements []claimPlacement) (score int64, carves bool) {
+	carved := map[string]volume.Demand{}
+	for _, pl := range placements {
+		if pl.device != "" && !p.holds(pl.claim) {
+			carved[pl.device] = carved[pl.device].Add(pl.claim.request.Demand)
+		}
+	}
+	if len(carved) == 0 {
+		return 0, false
+	}
+	score = framework.MaxNodeScore
+	for i := range node.Status.Storage {
+		dev := &node.Status.Storage[i]
+		add, ok := carved[dev.Name]
+		if !ok {
+			continue
+		}
+		used, _ := p.ledger.Used(volume.DeviceKey{Node: node.Name, Device: dev.Name})
+		after := used.Add(add)
+		score = min(score, percentLeft(after.Storage, dev.Capacity.Value()))
+		if dev.IOPS != nil {
+			score = min(score, percentLeft(after.IOPS, dev.IOPS.Value()))
+		}
+		if dev.Bandwidth != nil {
+			score = min(score, percentLeft(after.Bandwidth, dev.Bandwidth.Value()))
+		}
+	}
+	return score, true
+}
+
+// percentLeft is the share of total not used, in percent, floored, 0
+// when over-committed; a device figure of 0 leaves nothing.
+func percentLeft(used, total int64) int64 {
+	if total <= 0 || used >= total {
+		return framework.MinNodeScore
+	}
+	return (total - used) * framework.MaxNodeScore / total
+}
+
 // holds reports whether a device is already reserved for the claim: it
 // goes there.
 func (p *podVolumes) holds(wc *waitingClaim) bool {

@@ -1,6 +1,8 @@
 package plugins
 
 import (
+	"fmt"
+
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
 	"github.com/kennel-dev/kennel/internal/volume"
@@ -153,6 +155,119 @@ func (pl *VolumeBinding) assumedVolumesLocked() map[string]string {
 		}
 	}
 	return out
+}
+
+// reservationKey names a pod's reservation: its key and UID, so that a
+// pod deleted and made again under the same name is another pod.
+func reservationKey(pod *v1.Pod) string { return v1.ObjectKey(pod) + "/" + pod.UID }
+
+// reserveLocked returns the pod's reservation on nodeName, making it
+// first if the pod has none there: its waiting claims are placed on the
+// node, checked against every reservation the informers and this plugin
+// know of, and each that is to be written is assumed. A reservation of
+// the pod on another node is released first. The caller holds pl.mu.
+func (pl *VolumeBinding) reserveLocked(pod *v1.Pod, nodeName string) ([]claimPlacement, *framework.Status) {
+	key := reservationKey(pod)
+	if r, ok := pl.reserved[key]; ok {
+		if r.node == nodeName {
+			return r.writes, nil
+		}
+		pl.releaseLocked(key)
+	}
+	node, ok := pl.listers.Node(nodeName)
+	if !ok {
+		return nil, unschedulable(fmt.Sprintf("node %q not found", nodeName))
+	}
+	pv, s := pl.podVolumesLocked(pod)
+	if s != nil {
+		return nil, s
+	}
+	placements, s := pv.fits(node)
+	if s != nil {
+		return nil, s
+	}
+	r := &podReservation{node: nodeName}
+	for _, p := range placements {
+		c := p.claim.claim
+		if c.Annotations[v1.AnnotationSelectedNode] == nodeName && (p.device == "" || c.Annotations[v1.AnnotationSelectedDevice] == p.device) {
+			continue // selected there already, and counted by the informers
+		}
+		a, ok := pl.assumed[c.UID]
+		switch {
+		case ok && a.written:
+			continue // written for an earlier pod of the claim; the informer lags
+		case !ok:
+			a = newAssumedClaim(p, nodeName)
+			pl.assumed[c.UID] = a
+		}
+		a.pods[key] = true
+		r.writes = append(r.writes, p)
+	}
+	pl.reserved[key] = r
+	return r.writes, nil
+}
+
+// newAssumedClaim is the assumption of placement p on node.
+func newAssumedClaim(p claimPlacement, node string) *assumedClaim {
+	c := p.claim.claim
+	a := &assumedClaim{namespace: c.Namespace, name: c.Name,
+		at: volume.DeviceKey{Node: node, Device: p.device}, pods: map[string]bool{}}
+	switch {
+	case p.static != nil:
+		a.volume = p.static.Name
+	case p.device != "":
+		a.demand = p.claim.request.Demand
+	}
+	return a
+}
+
+// release drops the reservation named key (see releaseLocked).
+func (pl *VolumeBinding) release(key string) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.releaseLocked(key)
+}
+
+// releaseLocked drops the reservation named key: each of its claims
+// that was not written stops being assumed once no other reservation
+// counts on it. The caller holds pl.mu.
+func (pl *VolumeBinding) releaseLocked(key string) {
+	r, ok := pl.reserved[key]
+	if !ok {
+		return
+	}
+	delete(pl.reserved, key)
+	for _, w := range r.writes {
+		uid := w.claim.claim.UID
+		a, ok := pl.assumed[uid]
+		if !ok {
+			continue
+		}
+		delete(a.pods, key)
+		if len(a.pods) == 0 && !a.written {
+			delete(pl.assumed, uid)
+		}
+	}
+}
+
+// markWritten records that the reservation named key wrote the claim
+// with UID uid: the assumption now lasts until the informer shows it.
+func (pl *VolumeBinding) markWritten(key, uid string) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if a, ok := pl.assumed[uid]; ok {
+		a.written = true
+		delete(a.pods, key)
+	}
+}
+
+// isWritten reports whether the claim with UID uid is assumed and
+// written.
+func (pl *VolumeBinding) isWritten(uid string) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	a, ok := pl.assumed[uid]
+	return ok && a.written
 }
 
 func unschedulable(reason string) *framework.Status {
