@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -23,6 +24,8 @@ type cache struct {
 	nodes map[string]*framework.NodeInfo // by node name; Node nil while only pods name it
 	pods  map[string]cachedPod           // by "namespace/name"
 	names []string                       // sorted names of nodes with a Node; nil to rebuild
+	list  []*framework.NodeInfo          // their NodeInfos, in names' order
+	pos   map[string]int                 // index in names and list
 }
 
 // cachedPod is a pod counting against a node.
@@ -120,12 +123,15 @@ func (c *cache) snapshot() []*framework.NodeInfo {
 			}
 		}
 		sort.Strings(c.names)
+		c.list = make([]*framework.NodeInfo, len(c.names))
+		c.pos = make(map[string]int, len(c.names))
+		for i, name := range c.names {
+			c.list[i], c.pos[name] = c.nodes[name], i
+		}
 	}
-	out := make([]*framework.NodeInfo, len(c.names))
-	for i, name := range c.names {
-		out[i] = c.nodes[name]
-	}
-	return out
+	// A copy: the cache replaces entries of list as nodes change, while
+	// the cycle that took this snapshot reads it.
+	return slices.Clone(c.list)
 }
 
 func (c *cache) addLocked(pod *v1.Pod, node string, assumed bool) {
@@ -157,4 +163,7 @@ func (c *cache) change(node string, f func(*framework.NodeInfo)) {
 		return
 	}
 	c.nodes[node] = n
+	if i, ok := c.pos[node]; ok && c.names != nil {
+		c.list[i] = n
+	}
 }

@@ -163,27 +163,28 @@ func (NodeResourcesFit) PreFilter(_ context.Context, state *framework.CycleState
 
 // Filter rejects a node for every resource it lacks.
 func (f NodeResourcesFit) Filter(_ context.Context, state *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
-	req := resourcesOf(state, pod).requests
-	free := n.Allocatable.Clone()
-	free.Sub(n.Requested)
+	pr := resourcesOf(state, pod)
+	req := pr.requests
 	var reasons []string
 	if int64(len(n.Pods))+1 > n.Allocatable.Pods {
 		reasons = append(reasons, ReasonTooManyPods)
 	}
-	if req.MilliCPU > 0 && req.MilliCPU > free.MilliCPU {
+	if req.MilliCPU > 0 && req.MilliCPU > n.Allocatable.MilliCPU-n.Requested.MilliCPU {
 		reasons = append(reasons, ReasonInsufficientCPU)
 	}
-	if req.Memory > 0 && req.Memory > free.Memory {
+	if req.Memory > 0 && req.Memory > n.Allocatable.Memory-n.Requested.Memory {
 		reasons = append(reasons, ReasonInsufficientMemory)
 	}
-	for _, name := range sortedNames(req.Scalar) {
+	// The pod's extended resources, in name order (sorted once per cycle).
+	for _, name := range pr.scalarNames() {
 		if req.Scalar[name] <= 0 || f.ignores(name) {
 			continue
 		}
-		if _, advertised := n.Allocatable.Scalar[name]; !advertised && name == v1.ResourceEphemeralStorage {
+		alloc, advertised := n.Allocatable.Scalar[name]
+		if !advertised && name == v1.ResourceEphemeralStorage {
 			continue
 		}
-		if req.Scalar[name] > free.Scalar[name] {
+		if req.Scalar[name] > alloc-n.Requested.Scalar[name] {
 			reasons = append(reasons, InsufficientReason(name))
 		}
 	}
@@ -275,7 +276,12 @@ func mostRequestedScore(requested, allocatable int64) int64 {
 // podResources is a pod's requests, computed once per cycle.
 type podResources struct {
 	requests, nonZero framework.Resource
+	// names are requests.Scalar's keys, sorted.
+	names []string
 }
+
+// scalarNames are the pod's extended resources in name order.
+func (r *podResources) scalarNames() []string { return r.names }
 
 const resourcesKey framework.StateKey = NodeResourcesFitName + "/requests"
 
@@ -288,6 +294,7 @@ func resourcesOf(state *framework.CycleState, pod *v1.Pod) *podResources {
 		}
 	}
 	r := &podResources{requests: framework.PodRequests(pod), nonZero: framework.NonZeroPodRequests(pod)}
+	r.names = sortedNames(r.requests.Scalar)
 	if state != nil {
 		state.Write(resourcesKey, r)
 	}
