@@ -37,9 +37,9 @@ type SchedulerLoad struct {
 }
 
 // SchedulerResult is what a load measured: throughput from the first
-// pod's creation to the last binding seen in etcd, and each pod's
-// latency from just before its create call to its binding seen by a
-// watch (so persisted in etcd).
+// pod's creation to the last binding written, and each pod's latency from
+// just before its create call to the return of its binding's write (a
+// conditional update, committed to etcd when it returns).
 type SchedulerResult struct {
 	Load          SchedulerLoad
 	Elapsed       time.Duration
@@ -72,7 +72,16 @@ func MeasureScheduler(ctx context.Context, c *client.Client, load SchedulerLoad,
 	}); err != nil {
 		return res, fmt.Errorf("bench: create nodes: %w", err)
 	}
-	s, err := scheduler.New(c, log, scheduler.Config{Workers: load.Workers})
+	// Each binding is timed when its write returns: the scheduler's
+	// conditional update has then been committed to etcd.
+	bound := make(chan boundPod, load.Pods)
+	onBound := func(p *v1.Pod, _ string) {
+		var i int
+		if _, err := fmt.Sscanf(p.Name, "pod-%d", &i); err == nil {
+			bound <- boundPod{index: i, at: time.Now()}
+		}
+	}
+	s, err := scheduler.New(c, log, scheduler.Config{Workers: load.Workers, OnBound: onBound})
 	if err != nil {
 		return res, err
 	}
@@ -83,16 +92,8 @@ func MeasureScheduler(ctx context.Context, c *client.Client, load SchedulerLoad,
 	wg.Go(func() { s.Run(sctx) })
 
 	pods := client.For[*v1.Pod](c, "default")
-	w, err := pods.Watch(ctx, client.ListOptions{})
-	if err != nil {
-		return res, err
-	}
-	defer w.Stop()
 	created := make([]time.Time, load.Pods)
 	var mu sync.Mutex
-	bound := make(chan boundPod, 1024)
-	go collectBindings(w, bound)
-
 	start := time.Now()
 	creating := make(chan error, 1)
 	go func() {
@@ -119,10 +120,7 @@ func MeasureScheduler(ctx context.Context, c *client.Client, load SchedulerLoad,
 				return res, fmt.Errorf("bench: create pods: %w", err)
 			}
 			creating = nil
-		case b, ok := <-bound:
-			if !ok {
-				return res, fmt.Errorf("bench: pod watch ended after %d bindings", len(lat))
-			}
+		case b := <-bound:
 			mu.Lock()
 			lat = append(lat, b.at.Sub(created[b.index]))
 			mu.Unlock()
@@ -161,27 +159,6 @@ func loadDefaults(l SchedulerLoad) SchedulerLoad {
 type boundPod struct {
 	index int
 	at    time.Time
-}
-
-// collectBindings reports each pod the first time the watch shows it
-// bound; the watch's events come from etcd, so the binding is persisted.
-func collectBindings(w *client.Watch[*v1.Pod], out chan<- boundPod) {
-	defer close(out)
-	seen := map[string]bool{}
-	for ev := range w.Events() {
-		if ev.Type == client.Error {
-			return
-		}
-		p := ev.Object
-		if p.Spec.NodeName == "" || seen[p.Name] {
-			continue
-		}
-		seen[p.Name] = true
-		var i int
-		if _, err := fmt.Sscanf(p.Name, "pod-%d", &i); err == nil {
-			out <- boundPod{index: i, at: time.Now()}
-		}
-	}
 }
 
 // hollowNode is a Ready node with room for 110 pods, in one of zones.

@@ -133,7 +133,10 @@ func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, res framework.Schedul
 	switch {
 	case err == nil:
 		s.succeeded(key)
-		controller.LoggerFrom(ctx).Info("bound pod", "node", node)
+		controller.LoggerFrom(ctx).Debug("bound pod", "node", node)
+		if s.onBound != nil {
+			s.onBound(pod, node)
+		}
 		return nil
 	case v1.IsNotFound(err):
 		s.succeeded(key)

@@ -47,6 +47,10 @@ type Config struct {
 	// framework.ProfileOptions).
 	PercentageOfNodesToScore int
 	Extenders                []extender.Config
+	// OnBound, when set, is called once a pod's binding is written (the
+	// write has returned, so it is in etcd), from the worker that wrote
+	// it: for metrics and benchmarks.
+	OnBound func(pod *v1.Pod, node string)
 	// Clock times back-off and event timestamps; nil means the system
 	// clock.
 	Clock clock.Clock
@@ -102,6 +106,7 @@ type Scheduler struct {
 	cache   *cache
 	ctrl    *controller.Controller
 
+	onBound  func(pod *v1.Pod, node string)
 	decideMu sync.Mutex // one decision at a time
 	// decisions and evaluated count decisions and the nodes they
 	// filtered (guarded by decideMu), for MeanEvaluated.
@@ -128,6 +133,7 @@ func New(c *client.Client, log *slog.Logger, cfg Config) (*Scheduler, error) {
 	s := &Scheduler{
 		c: c, log: log.With("component", "scheduler"), name: cfg.Name, clock: cfg.Clock,
 		backoff: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff}, cache: newCache(), unschedulable: map[string]int{},
+		onBound: cfg.OnBound,
 	}
 	s.pods = client.NewInformer(client.For[*v1.Pod](c, ""), client.ListOptions{}, s.log)
 	s.nodes = client.NewInformer(client.For[*v1.Node](c, ""), client.ListOptions{}, s.log)
