@@ -13,6 +13,7 @@ import (
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/scheduler"
 	"github.com/kennel-dev/kennel/internal/scheduler/extender"
+	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
 // testExtender is a scheduler extender served over HTTP by the test: it
@@ -26,6 +27,9 @@ type testExtender struct {
 	reject map[string]string
 	scores map[string]int64
 	broken bool
+	// failFirstBind makes the first bind of each pod fail.
+	failFirstBind bool
+	failed        map[string]bool
 
 	mu       sync.Mutex
 	requests []map[string]json.RawMessage
@@ -33,7 +37,7 @@ type testExtender struct {
 }
 
 func newTestExtender(t *testing.T, c *client.Client) *testExtender {
-	x := &testExtender{t: t, c: c, reject: map[string]string{}, scores: map[string]int64{}}
+	x := &testExtender{t: t, c: c, reject: map[string]string{}, scores: map[string]int64{}, failed: map[string]bool{}}
 	x.srv = httptest.NewServer(http.HandlerFunc(x.serve))
 	t.Cleanup(x.srv.Close)
 	return x
@@ -75,6 +79,16 @@ func (x *testExtender) serve(w http.ResponseWriter, r *http.Request) {
 		var args struct{ PodName, PodNamespace, PodUID, Node string }
 		for k, v := range body {
 			json.Unmarshal(v, map[string]*string{"PodName": &args.PodName, "PodNamespace": &args.PodNamespace, "PodUID": &args.PodUID, "Node": &args.Node}[k])
+		}
+		x.mu.Lock()
+		fail := x.failFirstBind && !x.failed[args.PodName]
+		if fail {
+			x.failed[args.PodName] = true
+		}
+		x.mu.Unlock()
+		if fail {
+			json.NewEncoder(w).Encode(map[string]string{"Error": "binding refused once"})
+			return
 		}
 		pods := client.For[*v1.Pod](x.c, args.PodNamespace)
 		p, err := pods.Get(r.Context(), args.PodName)
@@ -230,6 +244,44 @@ func TestExtenderFailures(t *testing.T) {
 	e2.waitFailedScheduling(p, "extender is down")
 	if got := e2.getPod("q"); got.Spec.NodeName != "" {
 		t.Fatalf("pod bound to %s although its extender failed", got.Spec.NodeName)
+	}
+}
+
+// TestFailedBindIsRetriedWithoutDoubleCounting: every pod's first binding
+// fails; each is decided again and bound once, and what the failed
+// attempts had assumed is released: a node with room for two one-cpu pods
+// takes exactly two of three, and the third waits for cpu.
+func TestFailedBindIsRetriedWithoutDoubleCounting(t *testing.T) {
+	e := newEnv(t)
+	e.addNode(nodeSpec{name: "n1", cpu: "2", memory: "8Gi"})
+	x := newTestExtender(t, e.tc.Admin)
+	x.failFirstBind = true
+	e.run(scheduler.Config{Extenders: []extender.Config{x.config("bind")}})
+	for _, name := range []string{"a", "b", "c"} {
+		e.createPod(newPod(name, "1", "64Mi"))
+	}
+	var bound, pending []string
+	testcluster.Eventually(t, waitFor, "two pods bound and one waiting for cpu", func() bool {
+		bound, pending = nil, nil
+		for _, name := range []string{"a", "b", "c"} {
+			p := e.getPod(name)
+			if p.Spec.NodeName != "" {
+				bound = append(bound, name)
+			} else if c := v1.GetPodCondition(&p.Status, v1.PodScheduled); c != nil && strings.Contains(c.Message, "Insufficient cpu") {
+				pending = append(pending, name)
+			}
+		}
+		return len(bound) == 2 && len(pending) == 1
+	})
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.binds) != 2 {
+		t.Fatalf("bindings written %v, want one for each of %v", x.binds, bound)
+	}
+	for _, name := range bound {
+		if !x.failed[name] {
+			t.Fatalf("pod %s was bound without its first binding failing", name)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -311,20 +312,33 @@ func (p *Profile) filterNodes(ctx context.Context, state *CycleState, pod *v1.Po
 	feasible := make([]*NodeInfo, 0, min(want, len(nodes)))
 	diagnosis := Diagnosis{}
 	evaluated := 0
-	for ; evaluated < len(nodes) && len(feasible) < want; evaluated++ {
+	// In rounds of as many nodes as are still wanted, each round's nodes
+	// filtered in parallel and taken in order: the same nodes, in the
+	// same order, as one at a time.
+	for evaluated < len(nodes) && len(feasible) < want {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, 0, err
 		}
-		n := nodes[(start+evaluated)%len(nodes)]
-		s := p.RunFilters(ctx, state, pod, n)
-		switch s.Code() {
-		case Success:
-			feasible = append(feasible, n)
-		case Unschedulable:
-			diagnosis[n.Name()] = s
-		default:
-			return nil, nil, 0, fmt.Errorf("node %s: %w", n.Name(), statusError(s))
+		batch := min(want-len(feasible), len(nodes)-evaluated)
+		statuses := make([]*Status, batch)
+		parallelChunks(batch, func(lo, hi int) error {
+			for i := lo; i < hi; i++ {
+				statuses[i] = p.RunFilters(ctx, state, pod, nodes[(start+evaluated+i)%len(nodes)])
+			}
+			return nil
+		})
+		for i, s := range statuses {
+			n := nodes[(start+evaluated+i)%len(nodes)]
+			switch s.Code() {
+			case Success:
+				feasible = append(feasible, n)
+			case Unschedulable:
+				diagnosis[n.Name()] = s
+			default:
+				return nil, nil, 0, fmt.Errorf("node %s: %w", n.Name(), statusError(s))
+			}
 		}
+		evaluated += batch
 	}
 	if want < len(nodes) {
 		p.mu.Lock()
@@ -471,16 +485,31 @@ func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, n
 
 // scoreNodes returns each node's weighted total over the scorers.
 func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]int64, error) {
-	totals := make([]int64, len(nodes))
-	scores := make([]NodeScore, len(nodes))
-	for _, pl := range p.scorers {
-		for i, n := range nodes {
-			v, s := pl.Score(ctx, state, pod, n)
-			if !s.IsSuccess() {
-				return nil, fmt.Errorf("node %s: %w", n.Name(), statusError(s.WithPlugin(pl.Name())))
+	// Node by node, every scorer (each node's data is read from memory
+	// once, not once per plugin), the nodes split over the CPUs.
+	raw := make([][]NodeScore, len(p.scorers))
+	for j := range raw {
+		raw[j] = make([]NodeScore, len(nodes))
+	}
+	err := parallelChunks(len(nodes), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			n := nodes[i]
+			for j, pl := range p.scorers {
+				v, s := pl.Score(ctx, state, pod, n)
+				if !s.IsSuccess() {
+					return fmt.Errorf("node %s: %w", n.Name(), statusError(s.WithPlugin(pl.Name())))
+				}
+				raw[j][i] = NodeScore{Name: n.Name(), Score: v}
 			}
-			scores[i] = NodeScore{Name: n.Name(), Score: v}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	totals := make([]int64, len(nodes))
+	for j, pl := range p.scorers {
+		scores := raw[j]
 		if norm, ok := pl.ScorePlugin.(ScoreNormalizer); ok {
 			if s := norm.NormalizeScore(ctx, state, pod, scores); !s.IsSuccess() {
 				return nil, statusError(s.WithPlugin(pl.Name()))
@@ -495,6 +524,27 @@ func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *v1.Pod
 		}
 	}
 	return totals, nil
+}
+
+// minChunk is the fewest nodes worth a goroutine of their own.
+const minChunk = 64
+
+// parallelChunks calls f on consecutive ranges covering [0, n), on up to
+// GOMAXPROCS goroutines (one when n is small), and returns the first
+// error by range order.
+func parallelChunks(n int, f func(lo, hi int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), (n+minChunk-1)/minChunk)
+	if workers <= 1 {
+		return f(0, n)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { errs[w] = f(lo, hi) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // statusError turns a failed status into an error naming its plugin.
