@@ -26,15 +26,15 @@ func TestPodRequests(t *testing.T) {
 		{
 			name:       "containers are summed",
 			containers: []v1.Container{container("cpu", "500m", "memory", "1Gi"), container("cpu", "250m", "ephemeral-storage", "1k")},
-			want:       Resource{MilliCPU: 750, Memory: gi, Pods: 1, Scalar: map[string]int64{"ephemeral-storage": 1000}},
-			nonZero:    Resource{MilliCPU: 750, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalar: map[string]int64{"ephemeral-storage": 1000}},
+			want:       Resource{MilliCPU: 750, Memory: gi, Pods: 1, Scalars: []ScalarQuantity{{"ephemeral-storage", 1000}}},
+			nonZero:    Resource{MilliCPU: 750, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalars: []ScalarQuantity{{"ephemeral-storage", 1000}}},
 		},
 		{
 			name:       "the largest init container wins where it is larger",
 			containers: []v1.Container{container("cpu", "1", "memory", "1Gi"), container("cpu", "1")},
 			init:       []v1.Container{container("cpu", "3"), container("memory", "512Mi", v1.ResourceNetworkBandwidth, "10M")},
-			want:       Resource{MilliCPU: 3000, Memory: gi, Pods: 1, Scalar: map[string]int64{v1.ResourceNetworkBandwidth: 10_000_000}},
-			nonZero:    Resource{MilliCPU: 3000, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalar: map[string]int64{v1.ResourceNetworkBandwidth: 10_000_000}},
+			want:       Resource{MilliCPU: 3000, Memory: gi, Pods: 1, Scalars: []ScalarQuantity{{v1.ResourceNetworkBandwidth, 10_000_000}}},
+			nonZero:    Resource{MilliCPU: 3000, Memory: gi + DefaultMemoryRequest, Pods: 1, Scalars: []ScalarQuantity{{v1.ResourceNetworkBandwidth, 10_000_000}}},
 		},
 		{
 			name:       "no requests",
@@ -66,9 +66,10 @@ func equalResource(a, b Resource) bool {
 	if a.MilliCPU != b.MilliCPU || a.Memory != b.Memory || a.Pods != b.Pods {
 		return false
 	}
-	for _, m := range []map[string]int64{a.Scalar, b.Scalar} {
-		for k := range m {
-			if a.Scalar[k] != b.Scalar[k] {
+	// Zero amounts count as absent.
+	for _, r := range []Resource{a, b} {
+		for _, s := range r.Scalars {
+			if a.Get(s.Name) != b.Get(s.Name) {
 				return false
 			}
 		}
@@ -87,10 +88,10 @@ func TestNodeInfoAddRemoveClone(t *testing.T) {
 	}}}
 	a, b := namedPod("a", "cpu", "1", v1.ResourceNetworkBandwidth, "100M"), namedPod("b", "cpu", "2")
 	n := NewNodeInfo(node, a, b)
-	if n.Name() != "n" || n.Allocatable.MilliCPU != 4000 || n.Allocatable.Pods != 10 || n.Allocatable.Scalar[v1.ResourceNetworkBandwidth] != 1e9 {
+	if n.Name() != "n" || n.Allocatable.MilliCPU != 4000 || n.Allocatable.Pods != 10 || n.Allocatable.Get(v1.ResourceNetworkBandwidth) != 1e9 {
 		t.Fatalf("allocatable = %+v", n.Allocatable)
 	}
-	if n.Requested.MilliCPU != 3000 || n.Requested.Pods != 2 || n.Requested.Scalar[v1.ResourceNetworkBandwidth] != 1e8 {
+	if n.Requested.MilliCPU != 3000 || n.Requested.Pods != 2 || n.Requested.Get(v1.ResourceNetworkBandwidth) != 1e8 {
 		t.Fatalf("requested = %+v, want 3 cpu, 2 pods, 100M bandwidth", n.Requested)
 	}
 	c := n.Clone()
@@ -101,11 +102,11 @@ func TestNodeInfoAddRemoveClone(t *testing.T) {
 		t.Fatal("RemovePod(a) = true twice")
 	}
 	c.AddPod(namedPod("c", "cpu", "500m"))
-	if c.Requested.MilliCPU != 2500 || c.Requested.Pods != 2 || c.Requested.Scalar[v1.ResourceNetworkBandwidth] != 0 {
+	if c.Requested.MilliCPU != 2500 || c.Requested.Pods != 2 || c.Requested.Get(v1.ResourceNetworkBandwidth) != 0 {
 		t.Fatalf("clone requested = %+v, want 2.5 cpu, 2 pods, no bandwidth", c.Requested)
 	}
 	// The original is untouched.
-	if n.Requested.MilliCPU != 3000 || len(n.Pods) != 2 || n.Pods[0].Name != "a" || n.Requested.Scalar[v1.ResourceNetworkBandwidth] != 1e8 {
+	if n.Requested.MilliCPU != 3000 || len(n.Pods) != 2 || n.Pods[0].Name != "a" || n.Requested.Get(v1.ResourceNetworkBandwidth) != 1e8 {
 		t.Fatalf("original changed by its clone: %+v, pods %d", n.Requested, len(n.Pods))
 	}
 	if NewNodeInfo(nil).Name() != "" {

@@ -119,12 +119,12 @@ func nodeZone(n *framework.NodeInfo) string {
 
 // Filter rejects a node without the bandwidth the pod requests.
 func (NetworkBandwidth) Filter(_ context.Context, state *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
-	want := resourcesOf(state, pod).requests.Scalar[v1.ResourceNetworkBandwidth]
+	want, _ := resourcesOf(state, pod).requests.Scalar(v1.ResourceNetworkBandwidth)
 	if want <= 0 {
 		return nil
 	}
-	alloc, advertised := n.Allocatable.Scalar[v1.ResourceNetworkBandwidth]
-	if !advertised || want > alloc-n.Requested.Scalar[v1.ResourceNetworkBandwidth] {
+	alloc, advertised := n.Allocatable.Scalar(v1.ResourceNetworkBandwidth)
+	if !advertised || want > alloc-n.Requested.Get(v1.ResourceNetworkBandwidth) {
 		return framework.NewStatus(framework.Unschedulable, InsufficientReason(v1.ResourceNetworkBandwidth))
 	}
 	return nil
@@ -172,11 +172,11 @@ func peerShare(pz *peerZones, zone string) int64 {
 // freeBandwidthPermille is the share of the node's bandwidth left once
 // the pod is placed, in permille; 0 when it advertises none.
 func freeBandwidthPermille(pr *podResources, n *framework.NodeInfo) int64 {
-	alloc := n.Allocatable.Scalar[v1.ResourceNetworkBandwidth]
+	alloc := n.Allocatable.Get(v1.ResourceNetworkBandwidth)
 	if alloc <= 0 {
 		return 0
 	}
-	free := alloc - n.Requested.Scalar[v1.ResourceNetworkBandwidth] - pr.requests.Scalar[v1.ResourceNetworkBandwidth]
+	free := alloc - n.Requested.Get(v1.ResourceNetworkBandwidth) - pr.requests.Get(v1.ResourceNetworkBandwidth)
 	return min(max(free, 0), alloc) * permille / alloc
 }
 

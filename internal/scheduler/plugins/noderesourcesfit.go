@@ -176,15 +176,16 @@ func (f NodeResourcesFit) Filter(_ context.Context, state *framework.CycleState,
 		reasons = append(reasons, ReasonInsufficientMemory)
 	}
 	// The pod's extended resources, in name order (sorted once per cycle).
-	for _, name := range pr.scalarNames() {
-		if req.Scalar[name] <= 0 || f.ignores(name) {
+	for _, want := range req.Scalars {
+		name := want.Name
+		if want.Value <= 0 || f.ignores(name) {
 			continue
 		}
-		alloc, advertised := n.Allocatable.Scalar[name]
+		alloc, advertised := n.Allocatable.Scalar(name)
 		if !advertised && name == v1.ResourceEphemeralStorage {
 			continue
 		}
-		if req.Scalar[name] > alloc-n.Requested.Scalar[name] {
+		if used, _ := n.Requested.Scalar(name); want.Value > alloc-used {
 			reasons = append(reasons, InsufficientReason(name))
 		}
 	}
@@ -276,12 +277,7 @@ func mostRequestedScore(requested, allocatable int64) int64 {
 // podResources is a pod's requests, computed once per cycle.
 type podResources struct {
 	requests, nonZero framework.Resource
-	// names are requests.Scalar's keys, sorted.
-	names []string
 }
-
-// scalarNames are the pod's extended resources in name order.
-func (r *podResources) scalarNames() []string { return r.names }
 
 const resourcesKey framework.StateKey = NodeResourcesFitName + "/requests"
 
@@ -294,7 +290,6 @@ func resourcesOf(state *framework.CycleState, pod *v1.Pod) *podResources {
 		}
 	}
 	r := &podResources{requests: framework.PodRequests(pod), nonZero: framework.NonZeroPodRequests(pod)}
-	r.names = sortedNames(r.requests.Scalar)
 	if state != nil {
 		state.Write(resourcesKey, r)
 	}
