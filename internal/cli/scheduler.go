@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kennel-dev/kennel/internal/scheduler"
 	"github.com/kennel-dev/kennel/internal/scheduler/config"
 	"github.com/kennel-dev/kennel/internal/scheduler/extender"
 	"github.com/kennel-dev/kennel/internal/scheduler/framework"
@@ -114,6 +115,11 @@ func checkSchedulerConfig(s Streams, file string) error {
 		var profiles []config.ResolvedProfile
 		profiles, w, err = c.ResolveProfiles(knownPlugin)
 		warnings = append(warnings, w...)
+		if err == nil {
+			// Build the profiles for real: plugin args and extenders
+			// are checked by the plugins and extenders themselves.
+			_, err = scheduler.CheckConfiguration(c)
+		}
 		if err == nil {
 			printResolved(s.Out, profiles, c.Extenders)
 		}

@@ -162,3 +162,27 @@ func withoutTypeMeta(args json.RawMessage) (json.RawMessage, error) {
 	delete(m, "kind")
 	return json.Marshal(m)
 }
+
+// CheckConfiguration builds every profile of c as the control plane would
+// (plugins with their args, extenders), without starting anything, so a
+// mistake is reported when the file is given rather than when this
+// control plane becomes leader. It returns the configuration's warnings.
+func CheckConfiguration(c *config.Configuration) ([]string, error) {
+	var warnings []string
+	pct := 0
+	if c.PercentageOfNodesToScore != nil {
+		pct = int(*c.PercentageOfNodesToScore)
+	}
+	for i, p := range c.Profiles {
+		ppct := pct
+		if p.PercentageOfNodesToScore != nil {
+			ppct = int(*p.PercentageOfNodesToScore)
+		}
+		_, w, err := BuildProfile(p, ppct, c.Extenders, Handle{})
+		warnings = append(warnings, w...)
+		if err != nil {
+			return warnings, fmt.Errorf("profiles[%d] (%s): %w", i, p.SchedulerName, err)
+		}
+	}
+	return warnings, nil
+}

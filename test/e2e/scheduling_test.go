@@ -163,3 +163,72 @@ spec:
 		t.Fatalf("kennel describe pod does not show why the pet waits (%q):\n%s", msg, out)
 	}
 }
+
+// TestSchedulerConfigFile: `kennel server --scheduler-config` runs one
+// scheduler per profile of a KubeSchedulerConfiguration file (a pod naming
+// the second profile is placed), and a file with a mistake is refused at
+// start with the field named.
+func TestSchedulerConfigFile(t *testing.T) {
+	k := build(t)
+	if err := os.MkdirAll(k.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(k.home, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(`apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+  plugins:
+    score:
+      enabled: [{name: NoSuchPlugin, weight: 2}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := k.run("", "server", "--data-dir", filepath.Join(k.home, "bad-data"), "--listen", "127.0.0.1:0",
+		"--dns-addr", "", "--scheduler-config", bad)
+	if err == nil || !strings.Contains(errOut, "NoSuchPlugin") {
+		t.Fatalf("kennel server with an unknown plugin: err %v, stderr %q; want a refusal naming the plugin", err, errOut)
+	}
+
+	good := filepath.Join(k.home, "scheduler.yaml")
+	if err := os.WriteFile(good, []byte(`apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+- schedulerName: batch-scheduler
+  plugins:
+    score:
+      enabled: [{name: NodeResourcesFit, weight: 5}]
+  pluginConfig:
+  - name: NodeResourcesFit
+    args: {scoringStrategy: {type: MostAllocated}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.startDaemon("Kennel is up", "server", "--data-dir", filepath.Join(k.home, "data"), "--listen", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", "",
+		"--write-config", "--log-level", "warn", "--scheduler-config", good)
+	c := k.client()
+	tok := strings.TrimSpace(k.mustRun("", "token", "create", "--role", "node", "--description", "cfg-n1"))
+	k.startDaemon("Kennel agent for node", "agent", "--name", "cfg-n1", "--token", tok, "--pod-cidr", "127.86.0.0/16",
+		"--data-dir", filepath.Join(k.home, "agent-cfg-n1"), "--log-level", "warn")
+	t.Cleanup(func() {
+		client.For[*v1.Pod](c, "default").Delete(context.Background(), "batch", client.DeleteOptions{})
+		testcluster.Eventually(t, time.Minute, "pod batch gone", func() bool {
+			pods, err := client.For[*v1.Pod](c, "default").List(context.Background(), client.ListOptions{})
+			return err == nil && len(pods.Items) == 0
+		})
+	})
+	k.mustRun(`apiVersion: v1
+kind: Pod
+metadata: {name: batch}
+spec:
+  schedulerName: batch-scheduler
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, command: [sleep, "3600"]}
+`, "apply", "-f", "-")
+	testcluster.Eventually(t, 30*time.Second, "pod batch placed by batch-scheduler", func() bool {
+		p := getPod(t, c, "batch")
+		return p != nil && p.Spec.NodeName == "cfg-n1"
+	})
+}

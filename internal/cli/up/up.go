@@ -20,6 +20,7 @@ import (
 
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controlplane"
+	"github.com/kennel-dev/kennel/internal/scheduler"
 	schedconfig "github.com/kennel-dev/kennel/internal/scheduler/config"
 )
 
@@ -152,6 +153,14 @@ func (o *options) loadSchedulerConfig(log *slog.Logger) (*schedconfig.Configurat
 		return nil, nil
 	}
 	c, warnings, err := schedconfig.Load(o.schedulerConfig)
+	if err == nil {
+		// Build every profile now (plugin args, extenders), so that a
+		// mistake stops the start rather than the scheduler of whichever
+		// control plane is elected.
+		var more []string
+		more, err = scheduler.CheckConfiguration(c)
+		warnings = append(warnings, more...)
+	}
 	for _, w := range warnings {
 		log.Warn("scheduler configuration: "+w, "file", o.schedulerConfig)
 	}
