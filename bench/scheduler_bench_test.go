@@ -18,7 +18,9 @@ import (
 // latency from its creation to its binding persisted, at 500, 1,000 and
 // 5,000 nodes. Pods are grouped into PetSets of 3, so default pet
 // spreading is on for every pod. KENNEL_BENCH_SCHED_PODS overrides the
-// number of pods (default 10 per node).
+// number of pods (default 10 per node); KENNEL_BENCH_SCHED_RATE paces
+// their creation (pods per second; default: as fast as the API takes
+// them, so latency then includes the queue of pods not yet placed).
 //
 //	go test ./bench -run '^$' -bench Scheduler -benchtime 1x -timeout 30m
 func BenchmarkScheduler(b *testing.B) {
@@ -28,10 +30,11 @@ func BenchmarkScheduler(b *testing.B) {
 			if v, err := strconv.Atoi(os.Getenv("KENNEL_BENCH_SCHED_PODS")); err == nil && v > 0 {
 				pods = v
 			}
+			rate, _ := strconv.ParseFloat(os.Getenv("KENNEL_BENCH_SCHED_RATE"), 64)
 			for i := 0; i < b.N; i++ {
 				cl := testcluster.Start(b)
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-				r, err := MeasureScheduler(ctx, cl.Admin, SchedulerLoad{Nodes: nodes, Pods: pods, PetsPerSet: 3}, nil)
+				r, err := MeasureScheduler(ctx, cl.Admin, SchedulerLoad{Nodes: nodes, Pods: pods, PetsPerSet: 3, Rate: rate}, nil)
 				cancel()
 				if err != nil {
 					b.Fatal(err)
