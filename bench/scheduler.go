@@ -14,6 +14,8 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/scheduler"
+	"github.com/kennel-dev/kennel/internal/scheduler/framework"
+	"github.com/kennel-dev/kennel/internal/scheduler/plugins"
 )
 
 // SchedulerLoad is one scheduler benchmark: hollow nodes (Node objects in
@@ -34,6 +36,11 @@ type SchedulerLoad struct {
 	Rate float64
 	// Workers is the scheduler's Config.Workers (bindings in flight).
 	Workers int
+	// Ceiling replaces the default profile by one filter (cordoned
+	// nodes) over 100 nodes at most and no scoring: what placing costs
+	// without the scheduler's own work, so the API server, etcd, the
+	// informers and the load generator alone.
+	Ceiling bool
 }
 
 // SchedulerResult is what a load measured: throughput from the first
@@ -81,7 +88,16 @@ func MeasureScheduler(ctx context.Context, c *client.Client, load SchedulerLoad,
 			bound <- boundPod{index: i, at: time.Now()}
 		}
 	}
-	s, err := scheduler.New(c, log, scheduler.Config{Workers: load.Workers, OnBound: onBound})
+	cfg := scheduler.Config{Workers: load.Workers, OnBound: onBound}
+	if load.Ceiling {
+		p, err := framework.NewProfileFromSet(map[string]framework.Plugin{plugins.NodeUnschedulableName: plugins.NodeUnschedulable{}},
+			framework.PluginSet{Filter: []string{plugins.NodeUnschedulableName}}, framework.ProfileOptions{PercentageOfNodesToScore: 1})
+		if err != nil {
+			return res, err
+		}
+		cfg.Profile = p
+	}
+	s, err := scheduler.New(c, log, cfg)
 	if err != nil {
 		return res, err
 	}

@@ -20,7 +20,9 @@ import (
 // spreading is on for every pod. KENNEL_BENCH_SCHED_PODS overrides the
 // number of pods (default 10 per node); KENNEL_BENCH_SCHED_RATE paces
 // their creation (pods per second; default: as fast as the API takes
-// them, so latency then includes the queue of pods not yet placed).
+// them, so latency then includes the queue of pods not yet placed);
+// KENNEL_BENCH_SCHED_CEILING=1 measures the same with a scheduler that
+// does almost nothing (see SchedulerLoad.Ceiling).
 //
 //	go test ./bench -run '^$' -bench Scheduler -benchtime 1x -timeout 30m
 func BenchmarkScheduler(b *testing.B) {
@@ -31,10 +33,11 @@ func BenchmarkScheduler(b *testing.B) {
 				pods = v
 			}
 			rate, _ := strconv.ParseFloat(os.Getenv("KENNEL_BENCH_SCHED_RATE"), 64)
+			ceiling := os.Getenv("KENNEL_BENCH_SCHED_CEILING") != ""
 			for i := 0; i < b.N; i++ {
 				cl := testcluster.Start(b)
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-				r, err := MeasureScheduler(ctx, cl.Admin, SchedulerLoad{Nodes: nodes, Pods: pods, PetsPerSet: 3, Rate: rate}, nil)
+				r, err := MeasureScheduler(ctx, cl.Admin, SchedulerLoad{Nodes: nodes, Pods: pods, PetsPerSet: 3, Rate: rate, Ceiling: ceiling}, nil)
 				cancel()
 				if err != nil {
 					b.Fatal(err)

@@ -215,6 +215,8 @@ func TestExtenderBindIsDelegated(t *testing.T) {
 	e.run(scheduler.Config{Extenders: []extender.Config{x.config("bind")}})
 	e.createPod(newPod("p", "100m", "64Mi"))
 	node := e.waitBound("p")
+	// The extender records the binding once its write has returned.
+	testcluster.Eventually(t, waitFor, "the extender to record its binding", func() bool { return x.bound("p") })
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if len(x.binds) != 1 || x.binds[0] != "p→"+node {
@@ -262,6 +264,12 @@ func TestFailedBindIsRetriedWithoutDoubleCounting(t *testing.T) {
 	}
 	var bound, pending []string
 	testcluster.Eventually(t, waitFor, "two pods bound and one waiting for cpu", func() bool {
+		x.mu.Lock()
+		recorded := len(x.binds)
+		x.mu.Unlock()
+		if recorded < 2 {
+			return false
+		}
 		bound, pending = nil, nil
 		for _, name := range []string{"a", "b", "c"} {
 			p := e.getPod(name)
