@@ -67,3 +67,28 @@ func checkStatus(t *testing.T, got *framework.Status, want []string) {
 		t.Fatalf("got %s %q, want Unschedulable %q", got.Code(), got.Reasons(), want)
 	}
 }
+
+// benchSnapshots runs run over the three ways the scheduler's snapshot
+// changes between cycles: not at all, one node replaced per cycle (what
+// a binding does), and every node new (cold). copies are NodeInfos equal
+// to nodes but distinct objects.
+func benchSnapshots(b *testing.B, nodes, copies []*framework.NodeInfo, run func(*testing.B, func(int) []*framework.NodeInfo)) {
+	b.Run("unchanged", func(b *testing.B) {
+		run(b, func(int) []*framework.NodeInfo { return nodes })
+	})
+	b.Run("one node changed", func(b *testing.B) {
+		run(b, func(i int) []*framework.NodeInfo {
+			k := i * 7919 % len(nodes)
+			nodes[k], copies[k] = copies[k], nodes[k]
+			return nodes
+		})
+	})
+	b.Run("cold", func(b *testing.B) {
+		run(b, func(i int) []*framework.NodeInfo {
+			if i%2 == 1 {
+				return copies
+			}
+			return nodes
+		})
+	})
+}

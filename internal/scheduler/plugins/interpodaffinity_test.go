@@ -407,24 +407,7 @@ func BenchmarkInterPodAffinityPreFilter(b *testing.B) {
 			}
 		}
 	}
-	b.Run("unchanged", func(b *testing.B) {
-		run(b, func(int) []*framework.NodeInfo { return nodes })
-	})
-	b.Run("one node changed", func(b *testing.B) {
-		run(b, func(i int) []*framework.NodeInfo {
-			k := i * 7919 % len(nodes)
-			nodes[k], copies[k] = copies[k], nodes[k]
-			return nodes
-		})
-	})
-	b.Run("cold", func(b *testing.B) {
-		run(b, func(i int) []*framework.NodeInfo {
-			if i%2 == 1 {
-				return copies
-			}
-			return nodes
-		})
-	})
+	benchSnapshots(b, nodes, copies, run)
 	// A pet that must not share a node with its siblings: its own term
 	// is matched against every pod of the cluster.
 	pod = with(ownedPod("PetSet", "db", 0), requireAntiAffinity(term(v1.LabelHostname, "db")))

@@ -468,22 +468,5 @@ func BenchmarkPodTopologySpreadPet(b *testing.B) {
 			p.NormalizeScore(b.Context(), state, pod, scores)
 		}
 	}
-	b.Run("unchanged", func(b *testing.B) {
-		run(b, func(int) []*framework.NodeInfo { return nodes })
-	})
-	b.Run("one node changed", func(b *testing.B) {
-		run(b, func(i int) []*framework.NodeInfo {
-			k := i * 7919 % len(nodes)
-			nodes[k], copies[k] = copies[k], nodes[k]
-			return nodes
-		})
-	})
-	b.Run("cold", func(b *testing.B) {
-		run(b, func(i int) []*framework.NodeInfo {
-			if i%2 == 1 {
-				return copies
-			}
-			return nodes
-		})
-	})
+	benchSnapshots(b, nodes, copies, run)
 }
