@@ -86,7 +86,6 @@ type PodTopologySpread struct {
 // itself, in Score).
 type indexKey struct {
 	topologyKey string
-	nodeOnly    bool
 }
 
 var (
@@ -298,7 +297,7 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 // the indexes when it can, else by reading every node; see add for
 // requireAll and skipHost.
 func (p *PodTopologySpread) count(c *spreadCounts, pod *v1.Pod, nodes []*framework.NodeInfo, requireAll, skipHost bool) {
-	if len(c.constraints) == 0 || p.countIndexed(c, pod, nodes, requireAll, skipHost) {
+	if len(c.constraints) == 0 || p.countIndexed(c, pod, nodes, requireAll) {
 		return
 	}
 	for _, n := range nodes {
@@ -313,7 +312,7 @@ func (p *PodTopologySpread) count(c *spreadCounts, pod *v1.Pod, nodes []*framewo
 // could: every constraint must count a controller's pods, the pod must be
 // free to go to every node, and with requireAll every node must have
 // every constraint's key.
-func (p *PodTopologySpread) countIndexed(c *spreadCounts, pod *v1.Pod, nodes []*framework.NodeInfo, requireAll, skipHost bool) bool {
+func (p *PodTopologySpread) countIndexed(c *spreadCounts, pod *v1.Pod, nodes []*framework.NodeInfo, requireAll bool) bool {
 	if a := pod.Spec.Affinity; len(pod.Spec.NodeSelector) > 0 ||
 		(a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil) {
 		return false
@@ -327,12 +326,16 @@ func (p *PodTopologySpread) countIndexed(c *spreadCounts, pod *v1.Pod, nodes []*
 	domains, withKey := make([]int, len(c.constraints)), make([]int, len(c.constraints))
 	for i := range c.constraints {
 		sc := &c.constraints[i]
-		key := indexKey{sc.topologyKey, skipHost && sc.topologyKey == v1.LabelHostname}
+		// Hostname domains are counted per pod too (not only as nodes,
+		// which would do for the skew): Score then reads a node's
+		// siblings from this small, cache-warm map, not from the node.
+		key := indexKey{sc.topologyKey}
 		counts[i], domains[i], withKey[i] = p.index(key).domains(nodes, sc.owner)
 		if requireAll && withKey[i] != len(nodes) {
 			return false
 		}
 	}
+	c.indexed = true
 	for i := range c.constraints {
 		c.counts[i], c.domains[i], c.nodes[i] = counts[i], domains[i], withKey[i]
 		c.minCount[i] = 0 // some domain holds none of the pods
@@ -355,7 +358,7 @@ func (p *PodTopologySpread) index(key indexKey) *ownerIndex {
 		if p.indexes == nil {
 			p.indexes = map[indexKey]*ownerIndex{}
 		}
-		x = &ownerIndex{key: key.topologyKey, nodeOnly: key.nodeOnly}
+		x = &ownerIndex{key: key.topologyKey}
 		p.indexes[key] = x
 	}
 	return x
@@ -443,7 +446,7 @@ func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState
 			continue
 		}
 		var k int64
-		if c.topologyKey == v1.LabelHostname {
+		if c.topologyKey == v1.LabelHostname && !s.score.indexed {
 			k = c.count(n, pod.Namespace)
 		} else {
 			k = s.score.counts[i][value]

@@ -283,13 +283,12 @@ func podsWithTerms(n *framework.NodeInfo) []*v1.Pod {
 // copy-on-write: it subtracts a replaced NodeInfo's ByOwner and adds its
 // successor's.
 type ownerIndex struct {
-	key      string
-	nodeOnly bool // count nodes per domain, not pods
-	mu       sync.Mutex
-	entries  []ownerEntry                // aligned with the last snapshot
-	nodes    map[string]int              // value → nodes with it
-	withKey  int                         // nodes with the key
-	counts   map[string]map[string]int64 // owner → value → pods
+	key     string
+	mu      sync.Mutex
+	entries []ownerEntry                // aligned with the last snapshot
+	nodes   map[string]int              // value → nodes with it
+	withKey int                         // nodes with the key
+	counts  map[string]map[string]int64 // owner → value → pods
 }
 
 type ownerEntry struct {
@@ -335,9 +334,6 @@ func (x *ownerIndex) apply(e *ownerEntry, sign int) {
 	if x.nodes[e.value] += sign; x.nodes[e.value] == 0 {
 		delete(x.nodes, e.value)
 	}
-	if x.nodeOnly {
-		return
-	}
 	for owner, k := range e.info.ByOwner {
 		byValue := x.counts[owner]
 		if byValue == nil {
@@ -360,6 +356,10 @@ type spreadCounts struct {
 	minCount    []int64            // per constraint, over its domains
 	domains     []int              // per constraint
 	nodes       []int              // per constraint, nodes counted
+	// indexed: counts came from the owner indexes, which count hostname
+	// domains too, so Score reads a node's own count there instead of
+	// looking the owner up on the node.
+	indexed bool
 }
 
 func newSpreadCounts(cs []spreadConstraint) spreadCounts {
