@@ -127,10 +127,11 @@ type upstream struct {
 
 func startUpstream(t testing.TB) *upstream {
 	t.Helper()
-	pc, ln, err := listen("127.0.0.1:0")
+	pcs, ln, err := listen("127.0.0.1:0", 1)
 	if err != nil {
 		t.Fatalf("upstream: %v", err)
 	}
+	pc := pcs[0]
 	u := &upstream{addr: pc.LocalAddr().String()}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }

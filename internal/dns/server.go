@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -24,9 +28,9 @@ type Server struct {
 	log  *slog.Logger
 	ttl  uint32
 	ix   *index
-	pc   net.PacketConn
+	pcs  []net.PacketConn // one UDP socket per CPU, sharing the port
 	ln   net.Listener
-	udp  *mdns.Server
+	udps []*mdns.Server
 	tcp  *mdns.Server
 	errc chan error
 
@@ -64,7 +68,7 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return s, err
 	}
-	if s.pc, s.ln, err = listen(c.Addr); err != nil {
+	if s.pcs, s.ln, err = listen(c.Addr, runtime.GOMAXPROCS(0)); err != nil {
 		return s, err
 	}
 	ups, dropped := withoutSelf(ups, s.UDPAddr())
@@ -89,8 +93,13 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 }
 
 // listen binds UDP and TCP on one port: with port 0, the port the OS gave
-// UDP, trying again if TCP has it taken.
-func listen(addr string) (net.PacketConn, net.Listener, error) {
+// UDP, trying again if TCP has it taken. The port's first UDP socket and
+// the TCP listener are bound without SO_REUSEPORT, so a port in use by
+// anything else (another Kennel included) is refused; then udpSockets-1
+// more UDP sockets join it with SO_REUSEPORT (the first is switched to
+// it once bound), so that the kernel spreads queries over one reader per
+// CPU.
+func listen(addr string, udpSockets int) ([]net.PacketConn, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	var lastErr error
 	for range 10 {
@@ -99,17 +108,75 @@ func listen(addr string) (net.PacketConn, net.Listener, error) {
 			return nil, nil, fmt.Errorf("dns: config.Addr: %w", err)
 		}
 		ua := pc.LocalAddr().(*net.UDPAddr)
-		ln, err := net.Listen("tcp", net.JoinHostPort(ua.IP.String(), strconv.Itoa(ua.Port)))
-		if err == nil {
-			return pc, ln, nil
+		bound := net.JoinHostPort(ua.IP.String(), strconv.Itoa(ua.Port))
+		ln, err := net.Listen("tcp", bound)
+		if err != nil {
+			pc.Close()
+			lastErr = err
+			if port != "0" {
+				break
+			}
+			continue
 		}
-		pc.Close()
-		lastErr = err
-		if port != "0" {
-			break
+		pcs, err := moreUDPSockets(pc, bound, udpSockets-1)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("dns: config.Addr: udp: %w", err)
 		}
+		return pcs, ln, nil
 	}
 	return nil, nil, fmt.Errorf("dns: config.Addr: tcp: %w", lastErr)
+}
+
+// moreUDPSockets returns first and n more sockets bound to addr with
+// SO_REUSEPORT; when the option cannot be set, first alone.
+func moreUDPSockets(first net.PacketConn, addr string, n int) ([]net.PacketConn, error) {
+	pcs := []net.PacketConn{first}
+	if n <= 0 {
+		return pcs, nil
+	}
+	if err := setReusePort(first); err != nil {
+		return pcs, nil // one socket, as without the option
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	for range n {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			for _, p := range pcs {
+				p.Close()
+			}
+			return nil, err
+		}
+		pcs = append(pcs, pc)
+	}
+	return pcs, nil
+}
+
+// setReusePort lets other sockets of this process join pc's port.
+func setReusePort(pc net.PacketConn) error {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return errors.New("not a socket")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // nsAddrs is the address ns.dns.<zone> answers: the listening IP when it
@@ -166,11 +233,17 @@ func (s *Server) rebuild(key string) {
 
 // serve starts the UDP and TCP servers and waits until both serve.
 func (s *Server) serve(ctx context.Context, h mdns.Handler) error {
-	started := make(chan struct{}, 2)
+	started := make(chan struct{}, len(s.pcs)+1)
 	notify := func() { started <- struct{}{} }
-	s.udp = &mdns.Server{PacketConn: s.pc, Handler: h, UDPSize: mdns.DefaultMsgSize, NotifyStartedFunc: notify}
+	servers := map[*mdns.Server]string{}
+	for _, pc := range s.pcs {
+		u := &mdns.Server{PacketConn: pc, Handler: h, UDPSize: mdns.DefaultMsgSize, NotifyStartedFunc: notify}
+		s.udps = append(s.udps, u)
+		servers[u] = "udp"
+	}
 	s.tcp = &mdns.Server{Listener: s.ln, Handler: h, NotifyStartedFunc: notify}
-	for proto, srv := range map[string]*mdns.Server{"udp": s.udp, "tcp": s.tcp} {
+	servers[s.tcp] = "tcp"
+	for srv, proto := range servers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -187,7 +260,7 @@ func (s *Server) serve(ctx context.Context, h mdns.Handler) error {
 			}
 		}()
 	}
-	for n := 0; n < 2; n++ {
+	for range servers {
 		select {
 		case <-started:
 		case err := <-s.errc:
@@ -200,7 +273,7 @@ func (s *Server) serve(ctx context.Context, h mdns.Handler) error {
 }
 
 // UDPAddr is the address the server answers UDP on.
-func (s *Server) UDPAddr() *net.UDPAddr { return s.pc.LocalAddr().(*net.UDPAddr) }
+func (s *Server) UDPAddr() *net.UDPAddr { return s.pcs[0].LocalAddr().(*net.UDPAddr) }
 
 // TCPAddr is the address the server answers TCP on.
 func (s *Server) TCPAddr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
@@ -215,15 +288,15 @@ func (s *Server) Close() error {
 		if s.cancel != nil {
 			s.cancel()
 		}
-		for _, srv := range []*mdns.Server{s.udp, s.tcp} {
+		for _, srv := range append(slices.Clone(s.udps), s.tcp) {
 			if srv != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = srv.ShutdownContext(ctx) // not started yet: the listeners are closed below
 				cancel()
 			}
 		}
-		if s.pc != nil {
-			s.pc.Close()
+		for _, pc := range s.pcs {
+			pc.Close()
 		}
 		if s.ln != nil {
 			s.ln.Close()

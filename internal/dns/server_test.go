@@ -99,7 +99,7 @@ func checkZoneAndTTL(t *testing.T, e *env) {
 
 func checkErrAndClose(t *testing.T, e *env) {
 	srv := e.start(t, nil)
-	srv.pc.Close() // the UDP listener dies under the server
+	srv.pcs[0].Close() // a UDP listener dies under the server
 	select {
 	case err := <-srv.Err():
 		if !strings.HasPrefix(err.Error(), "dns: serve udp:") {
@@ -117,5 +117,36 @@ func checkErrAndClose(t *testing.T, e *env) {
 	if c, err := net.DialTimeout("tcp", srv.TCPAddr().String(), time.Second); err == nil {
 		c.Close()
 		t.Error("TCP still accepts after Close")
+	}
+}
+
+// TestUDPSocketsShareThePortWithNoOneElse: the server reads UDP on one
+// socket per CPU sharing its port (SO_REUSEPORT), yet a second server on
+// the same address is refused rather than silently given part of the
+// queries.
+func TestUDPSocketsShareThePortWithNoOneElse(t *testing.T) {
+	pcs, ln, err := listen("127.0.0.1:0", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, pc := range pcs {
+		defer pc.Close()
+	}
+	if len(pcs) != 3 {
+		t.Fatalf("%d UDP sockets, want 3", len(pcs))
+	}
+	addr := pcs[0].LocalAddr().String()
+	for _, pc := range pcs[1:] {
+		if pc.LocalAddr().String() != addr {
+			t.Fatalf("socket on %s, want the shared %s", pc.LocalAddr(), addr)
+		}
+	}
+	if pcs2, ln2, err := listen(addr, 2); err == nil {
+		ln2.Close()
+		for _, pc := range pcs2 {
+			pc.Close()
+		}
+		t.Fatalf("a second server bound %s too", addr)
 	}
 }
