@@ -24,14 +24,21 @@ type requestInfo struct {
 	Kind        *v1.Kind
 	Namespace   string // "" for cluster-scoped kinds or all namespaces
 	Name        string
-	Subresource string // "", "status", or for pods "log" and "exec"
+	Subresource string // "", "status", or for pods "log", "exec" and "binding"
 }
 
-// Subresources of pods that the API server proxies to the pod's node agent.
+// Subresources of pods that the API server proxies to the pod's node
+// agent, and the binding a scheduler (or an extender) posts.
 const (
-	subresourceLog  = "log"
-	subresourceExec = "exec"
+	subresourceLog     = "log"
+	subresourceExec    = "exec"
+	subresourceBinding = "binding"
 )
+
+// binding reports whether the request binds a pod to a node.
+func (info *requestInfo) binding() bool {
+	return info.Kind.Resource == "pods" && info.Subresource == subresourceBinding
+}
 
 // proxied reports whether the request is served by the pod's node agent.
 func (info *requestInfo) proxied() bool {
@@ -44,6 +51,7 @@ func (info *requestInfo) proxied() bool {
 //	/api/v1/namespaces/{ns}/{resource}[/{name}[/status]]
 //	/api/v1/namespaces/{ns}/pods/{name}/log   (GET)
 //	/api/v1/namespaces/{ns}/pods/{name}/exec  (POST)
+//	/api/v1/namespaces/{ns}/pods/{name}/binding  (POST)
 func parseRequest(reg *v1.Registry, r *http.Request) (*requestInfo, error) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/")
 	if !ok {
@@ -73,7 +81,7 @@ func parseRequest(reg *v1.Registry, r *http.Request) (*requestInfo, error) {
 	}
 	if len(parts) == 3 {
 		info.Subresource = parts[2]
-		if !(parts[2] == "status" && kind.HasStatus) && !info.proxied() {
+		if !(parts[2] == "status" && kind.HasStatus) && !info.proxied() && !info.binding() {
 			return nil, v1.NewError(v1.ReasonNotFound, "%s has no subresource %q", kind.Resource, parts[2])
 		}
 	}
@@ -94,7 +102,7 @@ func verbFor(r *http.Request, info *requestInfo) string {
 	switch {
 	case info.Subresource == subresourceLog:
 		return methodVerb(r.Method == http.MethodGet, verbGet)
-	case info.Subresource == subresourceExec:
+	case info.Subresource == subresourceExec, info.Subresource == subresourceBinding:
 		return methodVerb(r.Method == http.MethodPost, verbCreate)
 	}
 	switch r.Method {

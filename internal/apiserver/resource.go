@@ -44,7 +44,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, id *Identity, 
 	case verbCreate, verbUpdate, verbPatch:
 		var body []byte
 		body, err = s.readBody(w, r)
-		if err == nil {
+		switch {
+		case err != nil:
+		case info.binding():
+			code, err = s.bindPod(w, r.Context(), id, info, body)
+		default:
 			code, err = s.write(w, r, id, info, body)
 		}
 	case verbDelete:

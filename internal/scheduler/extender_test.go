@@ -90,12 +90,8 @@ func (x *testExtender) serve(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(map[string]string{"Error": "binding refused once"})
 			return
 		}
-		pods := client.For[*v1.Pod](x.c, args.PodNamespace)
-		p, err := pods.Get(r.Context(), args.PodName)
-		if err == nil {
-			p.Spec.NodeName = args.Node
-			_, err = pods.Update(r.Context(), p)
-		}
+		// As a Kubernetes extender binds: the pod's binding subresource.
+		err := client.BindPod(r.Context(), x.c, args.PodNamespace, args.PodName, args.PodUID, args.Node)
 		msg := ""
 		if err != nil {
 			msg = err.Error()

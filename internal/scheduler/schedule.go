@@ -114,16 +114,19 @@ func (s *Scheduler) preBind(ctx context.Context, pod *v1.Pod, res framework.Sche
 	return fmt.Errorf("scheduler: pod %s: %w", v1.ObjectKey(pod), statusErr(st, "prebind", res.NodeName))
 }
 
-// bind sets the pod's spec.nodeName, conditionally on the resourceVersion
-// the decision was made from: a pod that changed meanwhile is decided on
-// again.
+// bind writes the binding: through a binding extender or Bind plugin, or
+// the scheduler's own POST to the pod's binding subresource (with the
+// pod's UID as precondition). A binding refused because the pod is bound
+// already, or is another pod of that name, is looked at again from the
+// informer's newer copy.
 func (s *Scheduler) bind(ctx context.Context, pod *v1.Pod, res framework.ScheduleResult) error {
 	key, node := v1.ObjectKey(pod), res.NodeName
 	var err error
 	if st := s.profile.RunBind(ctx, res.State, pod, node); st.Code() == framework.Skip {
-		bound := v1.Clone(pod)
-		bound.Spec.NodeName = node
-		_, err = client.For[*v1.Pod](s.c, pod.Namespace).Update(ctx, bound)
+		// The binding subresource, as Kubernetes' scheduler: a small
+		// body, refused (409) when the pod is bound already or is
+		// another pod of the same name.
+		err = client.BindPod(ctx, s.c, pod.Namespace, pod.Name, pod.UID, node)
 	} else if !st.IsSuccess() {
 		err = statusErr(st, "bind", node)
 	}
