@@ -44,13 +44,28 @@ func (s *Server) bindPod(w http.ResponseWriter, ctx context.Context, id *Identit
 	podInfo := *info
 	podInfo.Subresource, podInfo.Verb = "", verbUpdate
 	key := s.key(info.Kind, info.Namespace, info.Name)
-	kv, err := s.st.GetLocal(ctx, key)
+	// The pod as this server last wrote it is the likely current one (a
+	// pod is usually bound right after its creation): tried first,
+	// without a read or a decode; the compare-and-swap catches a stale
+	// guess, and the retry reads etcd.
+	var kv *store.KV
+	var cached v1.Object
+	if e, ok := s.recent.latest(key); ok {
+		kv, cached = e.kv, e.obj
+	} else if kv, err = s.st.GetLocal(ctx, key); err == nil {
+		kv, err = s.secrets.open(kv)
+	}
 	for attempt := 0; err == nil; attempt++ {
-		var obj v1.Object
-		if obj, err = decodeStored(info.Kind, kv); err != nil {
-			return 0, err
+		var pod *v1.Pod
+		if cached != nil {
+			pod = v1.Clone(cached.(*v1.Pod))
+		} else {
+			obj, err := decodeStored(info.Kind, kv)
+			if err != nil {
+				return 0, err
+			}
+			pod = obj.(*v1.Pod)
 		}
-		pod := obj.(*v1.Pod)
 		switch {
 		case b.Metadata.UID != "" && b.Metadata.UID != pod.UID:
 			return 0, v1.NewError(v1.ReasonConflict, "pod %s/%s has UID %s, the binding names %s", pod.Namespace, pod.Name, pod.UID, b.Metadata.UID)
@@ -61,7 +76,7 @@ func (s *Server) bindPod(w http.ResponseWriter, ctx context.Context, id *Identit
 		}
 		pod.Spec.NodeName = b.Target.Name
 		var next *store.KV
-		_, next, err = s.tryUpdate(discard{}, ctx, id, &podInfo, pod, kv, nil)
+		_, next, err = s.tryUpdate(discard{}, ctx, id, &podInfo, pod, kv, cached)
 		if err == nil {
 			writeJSON(w, http.StatusCreated, v1.Status{TypeMeta: v1.TypeMeta{APIVersion: "v1", Kind: "Status"},
 				Status: "Success", Code: http.StatusCreated})
@@ -70,7 +85,7 @@ func (s *Server) bindPod(w http.ResponseWriter, ctx context.Context, id *Identit
 		if !errors.Is(err, store.ErrConflict) || next == nil || attempt+1 >= maxBindAttempts {
 			return 0, err
 		}
-		kv, err = next, nil
+		kv, cached, err = next, nil, nil
 	}
 	return 0, err
 }

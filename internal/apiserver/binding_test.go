@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,5 +63,38 @@ func TestBindingSubresource(t *testing.T) {
 	}
 	if _, err := tc.Admin.Do(ctx, http.MethodGet, path, nil, ""); v1.ReasonOf(err) != v1.ReasonMethodNotAllowed {
 		t.Errorf("GET binding: %v, want MethodNotAllowed", err)
+	}
+}
+
+// TestBindingAfterAWriteElsewhere: a pod changed behind this API server's
+// back (another server of the cluster wrote it) is bound from its current
+// version, not from the one this server remembers writing.
+func TestBindingAfterAWriteElsewhere(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx := ctxT(t)
+	pods := client.For[*v1.Pod](tc.Admin, "default")
+	if _, err := pods.Create(ctx, pod("moved", "")); err != nil {
+		t.Fatal(err)
+	}
+	key := tc.Store.Prefix() + "/pods/default/moved"
+	kv, err := tc.Store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(kv.Value, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["metadata"].(map[string]any)["labels"] = map[string]any{"written": "elsewhere"}
+	b, _ := json.Marshal(raw)
+	if _, _, err := tc.Store.Update(ctx, key, b, kv.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.BindPod(ctx, tc.Admin, "default", "moved", "", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pods.Get(ctx, "moved")
+	if err != nil || got.Spec.NodeName != "n1" || got.Labels["written"] != "elsewhere" {
+		t.Fatalf("after binding: node %q labels %v, %v; want n1 and the other server's label kept", got.Spec.NodeName, got.Labels, err)
 	}
 }

@@ -49,6 +49,19 @@ func (r *recent) get(key string, rev int64) (*recentEntry, bool) {
 	return e, true
 }
 
+// latest returns the newest cached version of key, whatever its
+// revision: a guess at the current object, for writes whose
+// compare-and-swap then tells whether it was right.
+func (r *recent) latest(key string) (*recentEntry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.m[key]
+	if !ok {
+		return nil, false
+	}
+	return el.Value.(*recentEntry), true
+}
+
 func (r *recent) put(key string, value []byte, rev int64, obj v1.Object) {
 	obj.GetObjectMeta().ResourceVersion = formatRV(rev)
 	e := &recentEntry{key: key, kv: &store.KV{Key: key, Value: value, Revision: rev}, obj: obj}
