@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/internal/controller/clock"
 )
 
@@ -98,6 +99,9 @@ func TestControllerSyncResults(t *testing.T) {
 		{name: "success forgets", first: func() error { return nil }},
 		{name: "error retries with back-off", first: func() error { return errors.New("boom") },
 			retryAfter: DefaultBackoffBase, wantErrors: 1, wantRequeues: 1, wantLog: "sync failed"},
+		{name: "conflict retries without an error log", first: func() error {
+			return fmt.Errorf("update: %w", v1.NewError(v1.ReasonConflict, "the object has been modified"))
+		}, retryAfter: DefaultBackoffBase, wantErrors: 1, wantRequeues: 1, wantLog: "level=INFO msg=\"sync met a newer version; retrying\""},
 		{name: "panic is recovered as an error", first: func() error { panic("kaboom") },
 			retryAfter: DefaultBackoffBase, wantErrors: 1, wantRequeues: 1, wantLog: "sync panicked"},
 		{name: "requeue after is not a failure", first: func() error { return RequeueAfter(30 * time.Second) },

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
 )
 
 // processNext syncs one key. It reports false when the worker should stop:
@@ -71,9 +73,14 @@ func (c *Controller) handleResult(ctx context.Context, key string, err error) {
 		c.metrics.errors.Inc()
 		c.metrics.requeues.Inc()
 		retries := c.queue.NumRequeues(key)
-		if errors.As(err, &pe) {
+		switch {
+		case errors.As(err, &pe):
 			log.Error("sync panicked", "error", err, "retries", retries, "stack", string(pe.stack))
-		} else {
+		case v1.IsConflict(err):
+			// Another writer got there first: the retry reads its
+			// version. Routine, so not an error in the logs.
+			log.Info("sync met a newer version; retrying", "error", err, "retries", retries)
+		default:
 			log.Error("sync failed", "error", err, "retries", retries)
 		}
 		c.queue.AddRateLimited(key)
