@@ -34,6 +34,9 @@ type Profile struct {
 	percentage int
 	mu         sync.Mutex
 	nextStart  int // where the next cycle starts looking, round robin
+	// scoreBufs recycles the per-plugin score slices of a cycle (a few
+	// hundred kilobytes per pod otherwise, all garbage at its end).
+	scoreBufs sync.Pool
 }
 
 type weightedScorer struct {
@@ -487,10 +490,8 @@ func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *v1.Pod, n
 func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]int64, error) {
 	// Node by node, every scorer (each node's data is read from memory
 	// once, not once per plugin), the nodes split over the CPUs.
-	raw := make([][]NodeScore, len(p.scorers))
-	for j := range raw {
-		raw[j] = make([]NodeScore, len(nodes))
-	}
+	raw := p.scoreBuffers(len(nodes))
+	defer p.scoreBufs.Put(&raw)
 	err := parallelChunks(len(nodes), func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			n := nodes[i]
@@ -524,6 +525,25 @@ func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *v1.Pod
 		}
 	}
 	return totals, nil
+}
+
+// scoreBuffers returns a slice of n scores per scorer, recycled from an
+// earlier cycle when there is one. Plugins must not keep the slices they
+// are given to normalize.
+func (p *Profile) scoreBuffers(n int) [][]NodeScore {
+	var raw [][]NodeScore
+	if b, ok := p.scoreBufs.Get().(*[][]NodeScore); ok && len(*b) == len(p.scorers) {
+		raw = *b
+	} else {
+		raw = make([][]NodeScore, len(p.scorers))
+	}
+	for j := range raw {
+		if cap(raw[j]) < n {
+			raw[j] = make([]NodeScore, n)
+		}
+		raw[j] = raw[j][:n]
+	}
+	return raw
 }
 
 // minChunk is the fewest nodes worth a goroutine of their own.
