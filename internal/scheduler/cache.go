@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"slices"
 	"sort"
 	"sync"
 
@@ -112,7 +111,11 @@ func (c *cache) isAssumed(pod *v1.Pod) bool {
 
 // snapshot returns the known nodes sorted by name. The NodeInfos are
 // shared and must not be changed.
-func (c *cache) snapshot() []*framework.NodeInfo {
+func (c *cache) snapshot() []*framework.NodeInfo { return c.snapshotInto(nil) }
+
+// snapshotInto is snapshot written into buf (grown when too small), so
+// that a caller can recycle the 8 bytes per node a snapshot takes.
+func (c *cache) snapshotInto(buf []*framework.NodeInfo) []*framework.NodeInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.names == nil {
@@ -131,7 +134,7 @@ func (c *cache) snapshot() []*framework.NodeInfo {
 	}
 	// A copy: the cache replaces entries of list as nodes change, while
 	// the cycle that took this snapshot reads it.
-	return slices.Clone(c.list)
+	return append(buf[:0], c.list...)
 }
 
 func (c *cache) addLocked(pod *v1.Pod, node string, assumed bool) {

@@ -25,7 +25,14 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 		return nil
 	}
 	moves := s.moveCount()
-	res, err := s.decide(ctx, pod)
+	// The snapshot's slice is recycled once this pod is done with: the
+	// cycle's state (and its PreBind) read it until then.
+	buf, _ := s.snapshots.Get().(*[]*framework.NodeInfo)
+	if buf == nil {
+		buf = new([]*framework.NodeInfo)
+	}
+	defer s.snapshots.Put(buf)
+	res, err := s.decide(ctx, pod, buf)
 	var fit *framework.FitError
 	var stale errDecisionStale
 	switch {
@@ -50,10 +57,11 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 // decide runs the profile over a snapshot of the cache and assumes the pod
 // onto the chosen node, all under one lock, so that the next decision sees
 // this one even before the binding is written.
-func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod) (framework.ScheduleResult, error) {
+func (s *Scheduler) decide(ctx context.Context, pod *v1.Pod, buf *[]*framework.NodeInfo) (framework.ScheduleResult, error) {
 	s.decideMu.Lock()
 	defer s.decideMu.Unlock()
-	res, err := s.profile.Schedule(ctx, pod, s.cache.snapshot())
+	*buf = s.cache.snapshotInto(*buf)
+	res, err := s.profile.Schedule(ctx, pod, *buf)
 	if err != nil {
 		return res, err
 	}

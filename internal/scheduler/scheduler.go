@@ -106,8 +106,10 @@ type Scheduler struct {
 	cache   *cache
 	ctrl    *controller.Controller
 
-	onBound  func(pod *v1.Pod, node string)
-	decideMu sync.Mutex // one decision at a time
+	onBound func(pod *v1.Pod, node string)
+	// snapshots recycles the node lists decisions are made over.
+	snapshots sync.Pool
+	decideMu  sync.Mutex // one decision at a time
 	// decisions and evaluated count decisions and the nodes they
 	// filtered (guarded by decideMu), for MeanEvaluated.
 	decisions, evaluated int64
