@@ -35,7 +35,7 @@ func (a *Agent) startPodSync(ctx context.Context) {
 		for _, sb := range a.rt.Sandboxes() {
 			if !known[sb.UID] {
 				a.log.Info("removing the sandbox of a pod that no longer exists", "pod", sb.Namespace+"/"+sb.Name)
-				a.worker(ctx, sb.UID).set(nil, true)
+				a.worker(ctx, sb.UID, nil, true)
 				known[sb.UID] = true
 			}
 		}
@@ -46,7 +46,7 @@ func (a *Agent) startPodSync(ctx context.Context) {
 		for _, d := range dirs {
 			if uid := d.Name(); uid != "local" && !known[uid] {
 				a.log.Info("removing the volumes of a pod that no longer exists", "uid", uid)
-				a.worker(ctx, uid).set(nil, true)
+				a.worker(ctx, uid, nil, true)
 			}
 		}
 		a.gcLocalMounts(ctx)
@@ -54,20 +54,25 @@ func (a *Agent) startPodSync(ctx context.Context) {
 }
 
 func (a *Agent) podChanged(ctx context.Context, p *v1.Pod, deleted bool) {
-	a.worker(ctx, string(p.UID)).set(p, deleted)
+	a.worker(ctx, string(p.UID), p, deleted)
 }
 
-// worker returns the pod's worker, starting one if there is none.
-func (a *Agent) worker(ctx context.Context, uid string) *podWorker {
+// worker hands the pod as now seen (nil: only known to be gone) to its
+// worker, starting one if there is none. A new worker is given the pod
+// before it starts: one that ran first would take the pod for gone and
+// tear down what it has (its volumes, its processes).
+func (a *Agent) worker(ctx context.Context, uid string, p *v1.Pod, deleted bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if w, ok := a.workers[uid]; ok {
-		return w
+	w, ok := a.workers[uid]
+	if !ok {
+		w = newPodWorker(a, uid)
+		a.workers[uid] = w
 	}
-	w := newPodWorker(a, uid)
-	a.workers[uid] = w
-	a.wg.Go(func() { w.run(ctx) })
-	return w
+	w.set(p, deleted)
+	if !ok {
+		a.wg.Go(func() { w.run(ctx) })
+	}
 }
 
 // workerDone forgets a worker whose pod is gone for good.
