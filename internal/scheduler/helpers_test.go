@@ -16,8 +16,10 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
-// waitFor bounds every wait on the cluster.
-const waitFor = 30 * time.Second
+// waitFor bounds every wait on the cluster. Generous: in CI the race
+// run shares two CPUs and one disk with other packages' etcds, loop
+// devices and mkfs, and a write has been seen to take most of 30 s.
+const waitFor = 60 * time.Second
 
 // env is a control plane and a running scheduler.
 type env struct {
