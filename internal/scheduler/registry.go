@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,8 +38,8 @@ func Registry() map[string]PluginFactory {
 			var a struct {
 				BindTimeoutSeconds *int64 `json:"bindTimeoutSeconds,omitempty"`
 			}
-			if err := strictArgs(args, &a); err != nil {
-				return nil, fmt.Errorf("scheduler: %s args: %w", plugins.VolumeBindingName, err)
+			if err := plugins.DecodeArgs(plugins.VolumeBindingName, "VolumeBindingArgs", args, &a); err != nil {
+				return nil, err
 			}
 			return plugins.NewVolumeBinding(h.Volumes, h.Claims), nil
 		},
@@ -63,24 +62,15 @@ func Registry() map[string]PluginFactory {
 	}
 }
 
-// noArgs is the factory of a plugin that takes no arguments.
+// noArgs is the factory of a plugin that takes no arguments: args, when
+// given, may hold only Kubernetes' apiVersion and kind.
 func noArgs(p framework.Plugin) PluginFactory {
 	return func(args json.RawMessage, _ Handle) (framework.Plugin, error) {
-		if len(bytes.TrimSpace(args)) > 0 && !bytes.Equal(bytes.TrimSpace(args), []byte("null")) && !bytes.Equal(bytes.TrimSpace(args), []byte("{}")) {
-			return nil, fmt.Errorf("scheduler: plugin %s takes no args", p.Name())
+		if err := plugins.DecodeArgs(p.Name(), p.Name()+"Args", args, &struct{}{}); err != nil {
+			return nil, err
 		}
 		return p, nil
 	}
-}
-
-// strictArgs decodes args into v, refusing unknown fields.
-func strictArgs(args json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(args)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // DefaultBinderName is the name Kubernetes configurations give the
@@ -118,11 +108,7 @@ func BuildProfile(p config.Profile, percentage int, extenders []extender.Config,
 	sort.Strings(names)
 	built := make(map[string]framework.Plugin, len(reg))
 	for _, name := range names {
-		args, err := withoutTypeMeta(p.Args(name))
-		if err != nil {
-			return nil, nil, fmt.Errorf("scheduler: profile %q: pluginConfig %s: args: %w", p.SchedulerName, name, err)
-		}
-		pl, err := reg[name](args, h)
+		pl, err := reg[name](p.Args(name), h)
 		if err != nil {
 			return nil, nil, fmt.Errorf("scheduler: profile %q: %w", p.SchedulerName, err)
 		}
@@ -142,25 +128,6 @@ func BuildProfile(p config.Profile, percentage int, extenders []extender.Config,
 	}
 	prof, err := framework.NewProfileFromSet(built, set, framework.ProfileOptions{Extenders: exts, PercentageOfNodesToScore: percentage})
 	return prof, warnings, err
-}
-
-// withoutTypeMeta drops the apiVersion and kind that Kubernetes writes
-// into plugin args (NodeResourcesFitArgs …), so plugins decode the rest
-// strictly.
-func withoutTypeMeta(args json.RawMessage) (json.RawMessage, error) {
-	if len(bytes.TrimSpace(args)) == 0 {
-		return args, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(args, &m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, nil
-	}
-	delete(m, "apiVersion")
-	delete(m, "kind")
-	return json.Marshal(m)
 }
 
 // CheckConfiguration builds every profile of c as the control plane would

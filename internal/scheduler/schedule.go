@@ -169,10 +169,7 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 	key := v1.ObjectKey(pod)
 	msg := fit.Error()
 	controller.LoggerFrom(ctx).Debug("pod is unschedulable", "reason", msg)
-	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable, Message: msg}
-	updated := v1.Clone(pod)
-	if v1.SetPodCondition(&updated.Status, cond) {
-		_, err := client.For[*v1.Pod](s.c, pod.Namespace).UpdateStatus(ctx, updated)
+	if err := s.notScheduled(ctx, pod, v1.PodReasonUnschedulable, msg); err != nil {
 		switch {
 		case v1.IsNotFound(err):
 			s.succeeded(key)
@@ -180,9 +177,9 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 		case v1.IsConflict(err):
 			// Decide again from the newer pod before saying anything.
 			return controller.RequeueAfter(conflictRetry)
-		case err != nil && ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return ctx.Err() // stopping
-		case err != nil:
+		default:
 			return fmt.Errorf("scheduler: set PodScheduled=False on pod %s: %w", key, err)
 		}
 	}
@@ -196,14 +193,22 @@ func (s *Scheduler) failed(ctx context.Context, pod *v1.Pod, fit *framework.FitE
 // FailedScheduling event carry the error. The pod is retried with
 // back-off by the caller.
 func (s *Scheduler) errored(ctx context.Context, pod *v1.Pod, err error) {
-	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: ReasonSchedulerError, Message: err.Error()}
-	updated := v1.Clone(pod)
-	if v1.SetPodCondition(&updated.Status, cond) {
-		if _, uerr := client.For[*v1.Pod](s.c, pod.Namespace).UpdateStatus(ctx, updated); uerr != nil && !v1.IsConflict(uerr) && !v1.IsNotFound(uerr) {
-			controller.LoggerFrom(ctx).Warn("cannot set PodScheduled=False", "err", uerr)
-		}
+	if uerr := s.notScheduled(ctx, pod, ReasonSchedulerError, err.Error()); uerr != nil && !v1.IsConflict(uerr) && !v1.IsNotFound(uerr) {
+		controller.LoggerFrom(ctx).Warn("cannot set PodScheduled=False", "err", uerr)
 	}
 	s.failedScheduling(ctx, pod, err.Error())
+}
+
+// notScheduled sets the pod's PodScheduled condition to False with reason
+// and msg, writing only when its words change.
+func (s *Scheduler) notScheduled(ctx context.Context, pod *v1.Pod, reason, msg string) error {
+	cond := v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: reason, Message: msg}
+	updated := v1.Clone(pod)
+	if !v1.SetPodCondition(&updated.Status, cond) {
+		return nil
+	}
+	_, err := client.For[*v1.Pod](s.c, pod.Namespace).UpdateStatus(ctx, updated)
+	return err
 }
 
 // ReasonSchedulerError is the PodScheduled reason of a pod whose

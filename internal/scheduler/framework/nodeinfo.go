@@ -57,8 +57,9 @@ func ResourceFromList(rl v1.ResourceList) Resource {
 	return r
 }
 
-// canonical returns the well-known resource names as the constants
-// themselves, so that every node and pod shares one copy of the name:
+// canonical returns the well-known resource names and topology label
+// keys as the constants themselves, so that every node and pod shares one
+// copy of the name:
 // comparing names then finds equal pointers without reading the bytes,
 // which matters when a cycle looks a resource up on 500 nodes.
 func canonical(name string) string {
@@ -73,6 +74,12 @@ func canonical(name string) string {
 		return v1.ResourceStorageBandwidth
 	case v1.ResourceStorage:
 		return v1.ResourceStorage
+	case v1.LabelHostname:
+		return v1.LabelHostname
+	case v1.LabelTopologyZone:
+		return v1.LabelTopologyZone
+	case v1.LabelTopologyRegion:
+		return v1.LabelTopologyRegion
 	}
 	return name
 }
@@ -308,15 +315,7 @@ func withCanonicalLabels(node *v1.Node) *v1.Node {
 	}
 	labels := make(map[string]string, len(node.Labels))
 	for k, v := range node.Labels {
-		switch k {
-		case v1.LabelHostname:
-			k = v1.LabelHostname
-		case v1.LabelTopologyZone:
-			k = v1.LabelTopologyZone
-		case v1.LabelTopologyRegion:
-			k = v1.LabelTopologyRegion
-		}
-		labels[k] = v
+		labels[canonical(k)] = v
 	}
 	cp := *node
 	cp.Labels = labels

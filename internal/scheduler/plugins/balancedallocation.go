@@ -48,7 +48,7 @@ var _ framework.ScorePlugin = BalancedAllocation{}
 // value.
 func NewBalancedAllocation(args json.RawMessage) (*BalancedAllocation, error) {
 	var a BalancedAllocationArgs
-	if err := decodePluginArgs(BalancedAllocationName, "NodeResourcesBalancedAllocationArgs", args, &a); err != nil {
+	if err := DecodeArgs(BalancedAllocationName, "NodeResourcesBalancedAllocationArgs", args, &a); err != nil {
 		return nil, err
 	}
 	res, err := resourceWeights(a.Resources, 1)

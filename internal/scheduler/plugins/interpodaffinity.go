@@ -77,7 +77,7 @@ type InterPodAffinityArgs struct {
 // fields and values out of range.
 func NewInterPodAffinity(args json.RawMessage) (*InterPodAffinity, error) {
 	var a InterPodAffinityArgs
-	if err := decodePluginArgs(InterPodAffinityName, "InterPodAffinityArgs", args, &a); err != nil {
+	if err := DecodeArgs(InterPodAffinityName, "InterPodAffinityArgs", args, &a); err != nil {
 		return nil, err
 	}
 	if w := a.HardPodAffinityWeight; w != nil && (*w < 0 || *w > 100) {

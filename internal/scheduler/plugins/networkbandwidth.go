@@ -62,7 +62,7 @@ var (
 // (no peer-zone preference).
 func NewNetworkBandwidth(args json.RawMessage) (*NetworkBandwidth, error) {
 	var a NetworkBandwidthArgs
-	if err := decodePluginArgs(NetworkBandwidthName, "NetworkBandwidthArgs", args, &a); err != nil {
+	if err := DecodeArgs(NetworkBandwidthName, "NetworkBandwidthArgs", args, &a); err != nil {
 		return nil, err
 	}
 	return &NetworkBandwidth{preferPeersZone: a.PreferPeersZone}, nil

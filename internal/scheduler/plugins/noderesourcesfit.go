@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -118,7 +117,7 @@ var (
 // empty args give the zero value's behaviour.
 func NewNodeResourcesFit(args json.RawMessage) (*NodeResourcesFit, error) {
 	var a NodeResourcesFitArgs
-	if err := decodePluginArgs(NodeResourcesFitName, "NodeResourcesFitArgs", args, &a); err != nil {
+	if err := DecodeArgs(NodeResourcesFitName, "NodeResourcesFitArgs", args, &a); err != nil {
 		return nil, err
 	}
 	pl := &NodeResourcesFit{strategy: StrategyLeastAllocated}
@@ -296,15 +295,6 @@ func resourcesOf(state *framework.CycleState, pod *v1.Pod) *podResources {
 	return r
 }
 
-func sortedNames(m map[string]int64) []string {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func setAdd(s map[string]bool, k string) map[string]bool {
 	if s == nil {
 		s = map[string]bool{}
@@ -364,12 +354,12 @@ func resourceWeights(in []ResourceWeight, maxWeight int64) ([]ResourceWeight, er
 	return out, nil
 }
 
-// decodePluginArgs decodes a plugin's JSON args into out strictly: an
+// DecodeArgs decodes a plugin's JSON args into out strictly: an
 // unknown field, a value of the wrong type or trailing data is an error.
 // Empty or null args leave out as it is. apiVersion and kind, which a
 // Kubernetes scheduler configuration may carry in args, are allowed; a
 // kind must be the plugin's args kind.
-func decodePluginArgs(plugin, kind string, raw json.RawMessage, out any) error {
+func DecodeArgs(plugin, kind string, raw json.RawMessage, out any) error {
 	trimmed := strings.TrimSpace(string(raw))
 	if trimmed == "" || trimmed == "null" {
 		return nil

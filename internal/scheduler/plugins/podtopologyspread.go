@@ -109,7 +109,7 @@ type PodTopologySpreadArgs struct {
 // defaults off.
 func NewPodTopologySpread(args json.RawMessage) (*PodTopologySpread, error) {
 	var a PodTopologySpreadArgs
-	if err := decodePluginArgs(PodTopologySpreadName, "PodTopologySpreadArgs", args, &a); err != nil {
+	if err := DecodeArgs(PodTopologySpreadName, "PodTopologySpreadArgs", args, &a); err != nil {
 		return nil, err
 	}
 	if a.DefaultingType == "" {
