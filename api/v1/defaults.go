@@ -203,7 +203,10 @@ func defaultSecret(s *Secret) {
 }
 
 func defaultPlacement(p *Placement) {
-	if p.Spec.Replicas != nil {
-		setDefault(&p.Spec.Replicas.Type, ReplicaPolicyDuplicated)
+	if p.Spec.ReplicaScheduling != nil {
+		setDefault(&p.Spec.ReplicaScheduling.Type, ReplicaSchedulingDuplicated)
+	}
+	if p.Spec.Failover != nil {
+		setDefault(&p.Spec.Failover.Policy, FailoverNever)
 	}
 }

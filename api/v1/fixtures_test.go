@@ -140,7 +140,7 @@ func validCluster() *Cluster {
 func validPlacement() *Placement {
 	return &Placement{ObjectMeta: meta("db"), Spec: PlacementSpec{
 		ResourceSelectors: []ResourceSelector{{Kind: "PetSet", Name: "db"}},
-		ClusterSelector:   &LabelSelector{MatchLabels: map[string]string{"region": "eu-west"}},
+		ClusterAffinity:   &ClusterAffinity{LabelSelector: &LabelSelector{MatchLabels: map[string]string{"region": "eu-west"}}},
 	}}
 }
 

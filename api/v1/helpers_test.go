@@ -163,8 +163,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v; want %s", tt.name, k, ok, tt.kind)
 		}
 	}
-	if len(r.All()) != 17 {
-		t.Errorf("%d kinds, want 17", len(r.All()))
+	if len(r.All()) != 19 {
+		t.Errorf("%d kinds, want 19", len(r.All()))
 	}
 	for _, k := range r.All() {
 		o := k.NewObject()

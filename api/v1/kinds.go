@@ -140,6 +140,18 @@ func builtinKinds() []*Kind {
 			Default:  defaulter(defaultPlacement),
 			Validate: validator(validatePlacement),
 		},
+		{
+			Kind: "Work", Resource: "works", Singular: "work",
+			APIVersions: federationVersions(), Namespaced: true, HasStatus: true,
+			New:      func() Object { return &Work{} },
+			Validate: validator(validateWork),
+		},
+		{
+			Kind: "FederatedEndpoints", Resource: "federatedendpoints", Singular: "federatedendpoints",
+			APIVersions: federationVersions(), Namespaced: true,
+			New:      func() Object { return &FederatedEndpoints{} },
+			Validate: validator(validateFederatedEndpoints),
+		},
 	}
 }
 

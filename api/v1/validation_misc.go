@@ -1,10 +1,13 @@
 package v1
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -197,6 +200,7 @@ func validateCluster(c *Cluster) FieldErrors {
 	for i, z := range c.Spec.Zones {
 		errs = append(errs, requiredName(p.Child("zones").Index(i), z, dnsLabel)...)
 	}
+	errs = append(errs, validateTaints(c.Spec.Taints, p.Child("taints"))...)
 	for i, cond := range c.Status.Conditions {
 		errs = append(errs, validateConditionStatus(cond.Type == "", cond.Status, fieldPath("status").Child("conditions").Index(i))...)
 	}
@@ -214,18 +218,134 @@ func validatePlacement(pl *Placement) FieldErrors {
 		if s.Kind == "" {
 			errs = append(errs, Required(q.Child("kind").String(), ""))
 		}
+		if s.Namespace != "" && s.Namespace != pl.Namespace {
+			errs = append(errs, Invalid(q.Child("namespace").String(), s.Namespace, "a Placement selects objects in its own namespace "+strconv.Quote(pl.Namespace)))
+		}
 		errs = append(errs, optionalName(q.Child("name"), s.Name, dnsSubdomain)...)
 		if s.Name != "" && s.LabelSelector != nil {
 			errs = append(errs, Forbidden(q.Child("labelSelector").String(), "may not be set together with `name`"))
 		}
 		errs = append(errs, validateLabelSelector(s.LabelSelector, q.Child("labelSelector"))...)
 	}
-	errs = append(errs, validateLabelSelector(pl.Spec.ClusterSelector, p.Child("clusterSelector"))...)
-	if r := pl.Spec.Replicas; r != nil {
-		q := p.Child("replicas")
-		errs = append(errs, optionalEnum(q.Child("type"), r.Type, ReplicaPolicyDuplicated, ReplicaPolicyDivided)...)
-		for _, c := range sortedKeys(r.Weights) {
-			errs = append(errs, nonNegative(q.Child("weights").Key(c), r.Weights[c])...)
+	if a := pl.Spec.ClusterAffinity; a != nil {
+		q := p.Child("clusterAffinity")
+		for i, n := range a.ClusterNames {
+			errs = append(errs, requiredName(q.Child("clusterNames").Index(i), n, dnsLabel)...)
+		}
+		for i, n := range a.ExcludeClusters {
+			errs = append(errs, requiredName(q.Child("exclude").Index(i), n, dnsLabel)...)
+		}
+		errs = append(errs, validateLabelSelector(a.LabelSelector, q.Child("labelSelector"))...)
+	}
+	errs = append(errs, validateTolerations(pl.Spec.ClusterTolerations, p.Child("clusterTolerations"))...)
+	for i, sc := range pl.Spec.SpreadConstraints {
+		q := p.Child("spreadConstraints").Index(i)
+		if sc.SpreadByField == "" {
+			errs = append(errs, Required(q.Child("spreadByField").String(), "one of region, zone, cluster"))
+		} else {
+			errs = append(errs, optionalEnum(q.Child("spreadByField"), sc.SpreadByField, SpreadByRegion, SpreadByZone, SpreadByCluster)...)
+		}
+		errs = append(errs, nonNegative(q.Child("minGroups"), sc.MinGroups)...)
+		errs = append(errs, nonNegative(q.Child("maxGroups"), sc.MaxGroups)...)
+		if sc.MaxGroups > 0 && sc.MinGroups > sc.MaxGroups {
+			errs = append(errs, Invalid(q.Child("minGroups").String(), sc.MinGroups, "must not be more than maxGroups"))
+		}
+	}
+	if r := pl.Spec.ReplicaScheduling; r != nil {
+		q := p.Child("replicaScheduling")
+		errs = append(errs, optionalEnum(q.Child("type"), r.Type, ReplicaSchedulingDuplicated, ReplicaSchedulingDivided)...)
+		if r.Type == ReplicaSchedulingDuplicated && len(r.Weights) > 0 {
+			errs = append(errs, Forbidden(q.Child("weights").String(), "weights apply to type Divided only"))
+		}
+		seen := map[string]bool{}
+		for i, w := range r.Weights {
+			wq := q.Child("weights").Index(i)
+			if len(w.Clusters) == 0 {
+				errs = append(errs, Required(wq.Child("clusters").String(), "name at least one cluster"))
+			}
+			for j, c := range w.Clusters {
+				errs = append(errs, requiredName(wq.Child("clusters").Index(j), c, dnsLabel)...)
+				if seen[c] {
+					errs = append(errs, Invalid(wq.Child("clusters").Index(j).String(), c, "cluster already has a weight"))
+				}
+				seen[c] = true
+			}
+			errs = append(errs, nonNegative(wq.Child("weight"), w.Weight)...)
+		}
+	}
+	for i, o := range pl.Spec.Overrides {
+		q := p.Child("overrides").Index(i)
+		if len(o.Clusters) == 0 && o.LabelSelector == nil {
+			errs = append(errs, Required(q.Child("clusters").String(), "name clusters or give a labelSelector"))
+		}
+		errs = append(errs, validateLabelSelector(o.LabelSelector, q.Child("labelSelector"))...)
+		if len(o.Set) == 0 && len(o.JSONPatch) == 0 {
+			errs = append(errs, Required(q.Child("set").String(), "an override must set a field or carry a jsonPatch"))
+		}
+		for j, f := range o.Set {
+			if f.Path == "" {
+				errs = append(errs, Required(q.Child("set").Index(j).Child("path").String(), ""))
+			}
+			if len(f.Value) == 0 || !json.Valid(f.Value) {
+				errs = append(errs, Required(q.Child("set").Index(j).Child("value").String(), "a JSON value"))
+			}
+		}
+		for j, op := range o.JSONPatch {
+			jq := q.Child("jsonPatch").Index(j)
+			errs = append(errs, optionalEnum(jq.Child("op"), op.Op, "add", "remove", "replace", "test")...)
+			if op.Op == "" {
+				errs = append(errs, Required(jq.Child("op").String(), "add, remove, replace or test"))
+			}
+			if !strings.HasPrefix(op.Path, "/") {
+				errs = append(errs, Invalid(jq.Child("path").String(), op.Path, "must be a JSON pointer (starting with /)"))
+			}
+			if op.Op != "remove" && len(op.Value) == 0 {
+				errs = append(errs, Required(jq.Child("value").String(), "op "+op.Op+" needs a value"))
+			}
+		}
+	}
+	if f := pl.Spec.Failover; f != nil {
+		q := p.Child("failover").Child("policy")
+		errs = append(errs, optionalEnum(q, f.Policy, FailoverNever, FailoverAutomatic)...)
+		if f.Policy == FailoverAutomatic {
+			errs = append(errs, NotSupported(q.String(), f.Policy, string(FailoverNever)))
+		}
+	}
+	return errs
+}
+
+func validateWork(w *Work) FieldErrors {
+	errs := validateObjectMeta(&w.ObjectMeta, true, dnsSubdomain)
+	p := fieldPath("spec")
+	errs = append(errs, requiredName(p.Child("cluster"), w.Spec.Cluster, dnsLabel)...)
+	if w.Spec.Source.Kind == "" || w.Spec.Source.Name == "" {
+		errs = append(errs, Required(p.Child("source").String(), "the federated object's kind and name"))
+	}
+	if len(w.Spec.Manifest) == 0 || !json.Valid(w.Spec.Manifest) {
+		errs = append(errs, Required(p.Child("manifest").String(), "the rendered object, as JSON"))
+	}
+	return errs
+}
+
+func validateFederatedEndpoints(e *FederatedEndpoints) FieldErrors {
+	errs := validateObjectMeta(&e.ObjectMeta, true, dnsSubdomain)
+	p := fieldPath("spec")
+	errs = append(errs, requiredName(p.Child("federation"), e.Spec.Federation, dnsLabel)...)
+	errs = append(errs, requiredName(p.Child("domain"), e.Spec.Domain, dnsSubdomain)...)
+	errs = append(errs, requiredName(p.Child("namespace"), e.Spec.Namespace, dnsLabel)...)
+	errs = append(errs, requiredName(p.Child("service"), e.Spec.Service, dnsLabel)...)
+	for i, sh := range e.Spec.Shards {
+		q := p.Child("shards").Index(i)
+		errs = append(errs, requiredName(q.Child("cluster"), sh.Cluster, dnsLabel)...)
+		for j, a := range sh.Addresses {
+			if net.ParseIP(a) == nil {
+				errs = append(errs, Invalid(q.Child("addresses").Index(j).String(), a, "must be an IP address"))
+			}
+		}
+		for j, pa := range sh.Pets {
+			if net.ParseIP(pa.IP) == nil {
+				errs = append(errs, Invalid(q.Child("pets").Index(j).Child("ip").String(), pa.IP, "must be an IP address"))
+			}
 		}
 	}
 	return errs

@@ -266,10 +266,26 @@ func TestValidateOtherKinds(t *testing.T) {
 			{"valid", nil, nil},
 			{"no selectors", func(p *Placement) { p.Spec.ResourceSelectors = nil }, []string{"spec.resourceSelectors"}},
 			{"no kind", func(p *Placement) { p.Spec.ResourceSelectors[0].Kind = "" }, []string{"spec.resourceSelectors[0].kind"}},
-			{"bad replica policy", func(p *Placement) { p.Spec.Replicas = &ReplicaPolicy{Type: "Spread"} }, []string{"spec.replicas.type"}},
+			{"bad replica scheduling", func(p *Placement) { p.Spec.ReplicaScheduling = &ReplicaScheduling{Type: "Spread"} }, []string{"spec.replicaScheduling.type"}},
 			{"negative weight", func(p *Placement) {
-				p.Spec.Replicas = &ReplicaPolicy{Type: ReplicaPolicyDivided, Weights: map[string]int32{"paris-1": -1}}
-			}, []string{"spec.replicas.weights[paris-1]"}},
+				p.Spec.ReplicaScheduling = &ReplicaScheduling{Type: ReplicaSchedulingDivided, Weights: []ClusterWeight{{Clusters: []string{"paris-1"}, Weight: -1}}}
+			}, []string{"spec.replicaScheduling.weights[0].weight"}},
+			{"cluster weighted twice", func(p *Placement) {
+				p.Spec.ReplicaScheduling = &ReplicaScheduling{Type: ReplicaSchedulingDivided, Weights: []ClusterWeight{{Clusters: []string{"a"}, Weight: 1}, {Clusters: []string{"a"}, Weight: 2}}}
+			}, []string{"spec.replicaScheduling.weights[1].clusters[0]"}},
+			{"weights with Duplicated", func(p *Placement) {
+				p.Spec.ReplicaScheduling = &ReplicaScheduling{Type: ReplicaSchedulingDuplicated, Weights: []ClusterWeight{{Clusters: []string{"a"}, Weight: 1}}}
+			}, []string{"spec.replicaScheduling.weights"}},
+			{"selector in another namespace", func(p *Placement) { p.Spec.ResourceSelectors[0].Namespace = "other" }, []string{"spec.resourceSelectors[0].namespace"}},
+			{"bad spread field", func(p *Placement) { p.Spec.SpreadConstraints = []SpreadConstraint{{SpreadByField: "rack"}} }, []string{"spec.spreadConstraints[0].spreadByField"}},
+			{"min over max groups", func(p *Placement) {
+				p.Spec.SpreadConstraints = []SpreadConstraint{{SpreadByField: SpreadByRegion, MinGroups: 3, MaxGroups: 2}}
+			}, []string{"spec.spreadConstraints[0].minGroups"}},
+			{"override without clusters or change", func(p *Placement) { p.Spec.Overrides = []ClusterOverride{{}} }, []string{"spec.overrides[0].clusters", "spec.overrides[0].set"}},
+			{"patch path not a pointer", func(p *Placement) {
+				p.Spec.Overrides = []ClusterOverride{{Clusters: []string{"a"}, JSONPatch: []JSONPatchOperation{{Op: "remove", Path: "spec"}}}}
+			}, []string{"spec.overrides[0].jsonPatch[0].path"}},
+			{"automatic failover not yet", func(p *Placement) { p.Spec.Failover = &FailoverPolicy{Policy: FailoverAutomatic} }, []string{"spec.failover.policy"}},
 		})
 	})
 }
