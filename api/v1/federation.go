@@ -372,3 +372,31 @@ const (
 	MembershipRegion     = "region"
 	MembershipZone       = "zone"
 )
+
+// FederationInfoConfigMap (in NamespaceSystem of a federation control
+// plane) says what the federation is: its name and DNS domain. Members
+// read it when they join.
+const (
+	FederationInfoConfigMap = "kennel-federation"
+	FederationInfoName      = "name"
+	FederationInfoDomain    = "domain"
+)
+
+// MembershipSecret (in NamespaceSystem of a member) holds what `kennel
+// federation join` was given; the member's control plane runs its
+// federation agent while it exists. Its keys:
+const (
+	MembershipSecret = "kennel-federation-join"
+	// JoinURL is the federation API server's URL; JoinCA its PEM CA.
+	JoinURL = "url"
+	JoinCA  = "ca.crt"
+	// JoinToken is the member's token on the federation.
+	JoinToken = "token"
+	// JoinCluster is the member's name in the federation.
+	JoinCluster = "cluster"
+	// JoinLabels is a JSON object of the Cluster's labels; JoinRegion and
+	// JoinZones (comma separated) its location.
+	JoinLabels = "labels"
+	JoinRegion = "region"
+	JoinZones  = "zones"
+)
