@@ -30,6 +30,14 @@ func authorize(id *Identity, info *requestInfo) error {
 			return nil
 		}
 		return authorizeNodeWrite(id, info)
+	case RoleCluster:
+		if info.proxied() {
+			return forbidden(id, info, "the cluster role may not read pod logs or run commands in pods")
+		}
+		if read {
+			return authorizeClusterRead(id, info)
+		}
+		return authorizeClusterWrite(id, info)
 	}
 	return forbidden(id, info, "unknown role")
 }
@@ -72,10 +80,74 @@ func authorizeNodeWrite(id *Identity, info *requestInfo) error {
 	return forbidden(id, info, "the node role may not "+info.Verb+" "+info.Kind.Resource)
 }
 
+// authorizeClusterRead lets a member's federation agent read what it
+// needs and no more: Clusters, the federation's FederatedEndpoints and
+// description, its own Works and its own Lease.
+func authorizeClusterRead(id *Identity, info *requestInfo) error {
+	switch info.Kind.Resource {
+	case "clusters", "federatedendpoints":
+		return nil
+	case "works":
+		if id.Node != "" && info.Namespace == v1.MemberNamespace(id.Node) {
+			return nil
+		}
+		return forbidden(id, info, "a member may read only the Works in its own namespace "+quote(v1.MemberNamespace(id.Node)))
+	case "leases":
+		if info.Namespace == v1.NamespaceClusterLeases && id.Node != "" && info.Name == id.Node {
+			return nil
+		}
+		return forbidden(id, info, "a member may read only its own Lease in "+v1.NamespaceClusterLeases)
+	case "configmaps":
+		if info.Verb == verbGet && info.Namespace == v1.NamespaceSystem && info.Name == v1.FederationInfoConfigMap {
+			return nil
+		}
+		return forbidden(id, info, "a member may read only the ConfigMap "+v1.NamespaceSystem+"/"+v1.FederationInfoConfigMap)
+	}
+	return forbidden(id, info, "the cluster role may not read "+info.Kind.Resource)
+}
+
+// authorizeClusterWrite lets a member register and renew itself and
+// report the status of its Works. Create binds an unbound token to the
+// Cluster it registers (the handler checks the name in the body).
+func authorizeClusterWrite(id *Identity, info *requestInfo) error {
+	own := id.Node != "" && info.Name == id.Node
+	switch info.Kind.Resource {
+	case "clusters":
+		if info.Verb == verbCreate || own {
+			return nil
+		}
+		return forbidden(id, info, "a member may write only its own Cluster "+quote(id.Node))
+	case "leases":
+		if info.Namespace == v1.NamespaceClusterLeases && (info.Verb == verbCreate || own) {
+			return nil
+		}
+		return forbidden(id, info, "a member may write only its own Lease in "+v1.NamespaceClusterLeases)
+	case "works":
+		if id.Node != "" && info.Namespace == v1.MemberNamespace(id.Node) && info.Subresource == "status" {
+			return nil
+		}
+		return forbidden(id, info, "a member may write only the status of the Works in its own namespace")
+	case "events":
+		if info.Verb == verbCreate || info.Verb == verbUpdate || info.Verb == verbPatch {
+			return nil
+		}
+	}
+	return forbidden(id, info, "the cluster role may not "+info.Verb+" "+info.Kind.Resource)
+}
+
 // authorizeObject checks rules that need the object: a node token may
 // only create its own Node and Lease, touch pods bound to it, and write
 // the local volumes carved from its own devices.
 func authorizeObject(id *Identity, info *requestInfo, m *v1.ObjectMeta, nodeName string) error {
+	if id.Role == RoleCluster {
+		if (info.Kind.Resource == "clusters" || info.Kind.Resource == "leases") && id.Node != "" && m.Name != id.Node {
+			return forbidden(id, info, "a member may write only its own "+info.Kind.Kind+" "+quote(id.Node))
+		}
+		if info.Kind.Resource == "leases" && id.Node == "" {
+			return forbidden(id, info, "a member token must register its Cluster before it writes a Lease")
+		}
+		return nil
+	}
 	if id.Role != RoleNode {
 		return nil
 	}

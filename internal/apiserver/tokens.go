@@ -29,15 +29,19 @@ const (
 	// RoleNode may read, and write only its own Node, its Lease, the status
 	// of pods bound to it, and Events.
 	RoleNode Role = "node"
+	// RoleCluster is for a member cluster's federation agent: it may
+	// register one Cluster, renew its Lease, read its own Works and write
+	// their status, and read the federation's DNS records.
+	RoleCluster Role = "cluster"
 )
 
 // ParseRole checks a role name.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
-	case RoleAdmin, RoleViewer, RoleNode:
+	case RoleAdmin, RoleViewer, RoleNode, RoleCluster:
 		return r, nil
 	}
-	return "", fmt.Errorf("role %q is not known: use admin, viewer or node", s)
+	return "", fmt.Errorf("role %q is not known: use admin, viewer, node or cluster", s)
 }
 
 // TokenInfo is a token as stored: the secret only as a hash.
@@ -55,7 +59,8 @@ type TokenInfo struct {
 type Identity struct {
 	TokenID string
 	Role    Role
-	// Node is the node a node token acts for; empty until it registers one.
+	// Node is the node a node token acts for, or the member cluster a
+	// cluster token acts for; empty until it registers one.
 	Node string
 }
 
@@ -173,7 +178,7 @@ func (t *tokens) bindNode(ctx context.Context, id, node string) error {
 		return err
 	}
 	if info.Node != "" && info.Node != node {
-		return v1.NewError(v1.ReasonForbidden, "token is bound to node %q", info.Node)
+		return v1.NewError(v1.ReasonForbidden, "token is bound to %s %q", map[Role]string{RoleCluster: "cluster"}[info.Role]+map[Role]string{RoleNode: "node"}[info.Role], info.Node)
 	}
 	info.Node = node
 	b, _ := json.Marshal(info)

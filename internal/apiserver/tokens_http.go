@@ -44,11 +44,11 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, id *Identit
 			return
 		}
 		if _, err := ParseRole(string(req.Role)); err != nil {
-			writeError(w, v1.NewInvalid("TokenRequest", "", v1.FieldErrors{v1.NotSupported("role", string(req.Role), "admin", "viewer", "node")}))
+			writeError(w, v1.NewInvalid("TokenRequest", "", v1.FieldErrors{v1.NotSupported("role", string(req.Role), "admin", "viewer", "node", "cluster")}))
 			return
 		}
-		if req.Node != "" && req.Role != RoleNode {
-			writeError(w, v1.NewInvalid("TokenRequest", "", v1.FieldErrors{v1.Forbidden("node", "only node tokens are bound to a node")}))
+		if req.Node != "" && req.Role != RoleNode && req.Role != RoleCluster {
+			writeError(w, v1.NewInvalid("TokenRequest", "", v1.FieldErrors{v1.Forbidden("node", "only node and cluster tokens are bound to a node or member cluster")}))
 			return
 		}
 		info := TokenInfo{Role: req.Role, Node: req.Node, Description: req.Description}

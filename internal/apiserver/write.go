@@ -75,7 +75,8 @@ func (s *Server) create(w http.ResponseWriter, ctx context.Context, id *Identity
 	if err := authorizeObject(id, info, m, ""); err != nil {
 		return 0, err
 	}
-	if id.Role == RoleNode && id.Node == "" && info.Kind.Resource == "nodes" {
+	if (id.Role == RoleNode && id.Node == "" && info.Kind.Resource == "nodes") ||
+		(id.Role == RoleCluster && id.Node == "" && info.Kind.Resource == "clusters") {
 		if err := s.tokens.bindNode(ctx, id.TokenID, m.Name); err != nil {
 			return 0, fmt.Errorf("apiserver: bind node token: %w", err)
 		}
