@@ -69,10 +69,11 @@ type runner interface{ Run(ctx context.Context) }
 // runControllers runs the scheduler and every controller until ctx ends.
 func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 	log := cp.cfg.Logger
-	builders := []struct {
-		name  string
-		build func() (runner, error)
-	}{
+	if cp.cfg.Federation != nil {
+		cp.runFederationControllers(ctx, c)
+		return
+	}
+	builders := []builder{
 		{"garbage collector", func() (runner, error) { return garbagecollector.New(c, log, controller.Options{Workers: 2}) }},
 		{"namespace", func() (runner, error) { return namespace.New(c, log, controller.Options{}) }},
 		{"node IPAM", func() (runner, error) { return nodeipam.New(c, log, controller.Options{}) }},
@@ -85,11 +86,20 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 		{"petset", func() (runner, error) { return petset.New(c, log, controller.Options{Workers: 2}) }},
 	}
 	for _, cfg := range cp.schedulerConfigs() {
-		builders = append(builders, struct {
-			name  string
-			build func() (runner, error)
-		}{"scheduler " + cfg.Name, func() (runner, error) { return scheduler.New(c, log, cfg) }})
+		builders = append(builders, builder{"scheduler " + cfg.Name, func() (runner, error) { return scheduler.New(c, log, cfg) }})
 	}
+	cp.runAll(ctx, builders)
+}
+
+// builder builds one controller.
+type builder struct {
+	name  string
+	build func() (runner, error)
+}
+
+// runAll builds and runs the controllers until ctx ends; one that cannot
+// be built is a fatal error of the control plane.
+func (cp *ControlPlane) runAll(ctx context.Context, builders []builder) {
 	var wg sync.WaitGroup
 	for _, b := range builders {
 		r, err := b.build()

@@ -26,6 +26,7 @@ import (
 	"github.com/kennel-dev/kennel/internal/dns"
 	"github.com/kennel-dev/kennel/internal/pki"
 	"github.com/kennel-dev/kennel/internal/store"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Config configures a control plane.
@@ -61,6 +62,10 @@ type Config struct {
 	ClusterDomain string
 	DNSTTL        time.Duration
 	DNSForward    []string
+	// Federation, when set, makes this a federation control plane: the
+	// federation controllers run instead of the cluster's (no scheduler,
+	// no node controllers: a federation has no nodes).
+	Federation *Federation
 	// SchedulerConfig configures the scheduler (its profiles, plugins
 	// and extenders); nil runs the built-in default profile.
 	SchedulerConfig *schedconfig.Configuration
@@ -68,9 +73,27 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Federation names a federation control plane.
+type Federation struct {
+	// Name is the federation's name, a DNS label; Domain its DNS domain
+	// (federated names are <service>.<namespace>.<Name>.svc.<Domain>).
+	Name, Domain string
+	// ClusterGracePeriod is how long a member's membership Lease may go
+	// unrenewed before it is NotReady (default 20 s).
+	ClusterGracePeriod time.Duration
+}
+
 // Validate checks the configuration without side effects.
 func (c *Config) Validate() error {
 	var errs []error
+	if f := c.Federation; f != nil {
+		if msgs := validation.IsDNS1123Label(f.Name); f.Name == "" || len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("controlplane: config.Federation.Name: %q is not a DNS label (lower-case letters, digits and '-')", f.Name))
+		}
+		if msgs := validation.IsDNS1123Subdomain(f.Domain); f.Domain == "" || len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("controlplane: config.Federation.Domain: %q is not a DNS domain", f.Domain))
+		}
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("controlplane: config.DataDir: required"))
 	}
@@ -134,6 +157,11 @@ func Start(ctx context.Context, cfg Config) (cp *ControlPlane, err error) {
 	}
 	if cp.adminToken, err = cp.ensureAdminToken(ctx); err != nil {
 		return cp, err
+	}
+	if cfg.Federation != nil {
+		if err := cp.ensureFederation(ctx); err != nil {
+			return cp, err
+		}
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	cp.cancel = cancel

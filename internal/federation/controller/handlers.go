@@ -1,0 +1,96 @@
+package controller
+
+import (
+	"reflect"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+)
+
+// wireHandlers says which change wakes which controller.
+func (fc *Controller) wireHandlers() {
+	clusterChanged := func(obj any) {
+		if c, ok := obj.(*v1.Cluster); ok {
+			fc.clusterQ.Enqueue(c.Name)
+		}
+		// A cluster joining, leaving or changing labels, health or
+		// capacity can change every placement and every shard.
+		fc.enqueueAllPlacements("")
+		fc.enqueueAllServices()
+	}
+	fc.clusters.AddHandler(client.HandlerFuncs{
+		AddFunc:    clusterChanged,
+		DeleteFunc: clusterChanged,
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*v1.Cluster)
+			n, ok2 := newObj.(*v1.Cluster)
+			if ok1 && ok2 && !placementRelevant(o, n) {
+				fc.clusterQ.Enqueue(n.Name)
+				return
+			}
+			clusterChanged(newObj)
+		},
+	})
+	fc.leases.AddHandler(onAny(func(obj any) {
+		if l, ok := obj.(*v1.Lease); ok {
+			fc.clusterQ.Enqueue(l.Name)
+		}
+	}))
+	fc.placements.AddHandler(onAny(func(obj any) {
+		if p, ok := obj.(*v1.Placement); ok {
+			// Placements of the namespace may conflict with this one.
+			fc.enqueueAllPlacements(p.Namespace)
+		}
+	}))
+	fc.works.AddHandler(onAny(func(obj any) {
+		if w, ok := obj.(*v1.Work); ok {
+			fc.placementQ.Enqueue(w.Spec.Source.Namespace + "/" + w.Spec.Placement)
+			fc.statusQ.Enqueue(sourceKey(w.Spec.Source))
+		}
+	}))
+	for kind, inf := range fc.objects {
+		inf.AddHandler(onAny(func(obj any) {
+			if o, ok := obj.(v1.Object); ok {
+				m := o.GetObjectMeta()
+				fc.enqueueAllPlacements(m.Namespace)
+				fc.statusQ.Enqueue(sourceKey(v1.ObjectReference{Kind: kind, Namespace: m.Namespace, Name: m.Name}))
+			}
+		}))
+	}
+}
+
+// enqueueAllPlacements enqueues the placements of ns ("": all).
+func (fc *Controller) enqueueAllPlacements(ns string) {
+	for _, p := range fc.placements.List() {
+		if ns == "" || p.Namespace == ns {
+			fc.placementQ.Enqueue(p.Namespace + "/" + p.Name)
+		}
+	}
+}
+
+// enqueueAllServices enqueues the status of every federated Service.
+func (fc *Controller) enqueueAllServices() {
+	for _, o := range fc.objects["Service"].List() {
+		m := o.GetObjectMeta()
+		fc.statusQ.Enqueue(sourceKey(v1.ObjectReference{Kind: "Service", Namespace: m.Namespace, Name: m.Name}))
+	}
+}
+
+// onAny calls f on adds, updates and deletes (with the last known object).
+func onAny(f func(obj any)) client.HandlerFuncs {
+	return client.HandlerFuncs{
+		AddFunc:    f,
+		UpdateFunc: func(_, newObj any) { f(newObj) },
+		DeleteFunc: f,
+	}
+}
+
+// placementRelevant reports whether a Cluster update can change a
+// placement: its labels, spec, readiness or free capacity (a renewal
+// alone cannot).
+func placementRelevant(o, n *v1.Cluster) bool {
+	if !reflect.DeepEqual(o.Labels, n.Labels) || !reflect.DeepEqual(o.Spec, n.Spec) || isReady(o) != isReady(n) {
+		return true
+	}
+	return !reflect.DeepEqual(o.Status.Free, n.Status.Free)
+}
