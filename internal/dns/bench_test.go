@@ -131,6 +131,42 @@ func BenchmarkChangeVisible(b *testing.B) {
 	b.ReportMetric(float64(afterWrite.Microseconds())/float64(b.N), "µs-after-write/op")
 }
 
+// BenchmarkFederatedChangeVisible is the time from a FederatedEndpoints
+// update (a shard's health toggled) to the first answer of its zone name
+// that shows it, measured from the write's response.
+func BenchmarkFederatedChangeVisible(b *testing.B) {
+	e := newEnv(b)
+	srv := e.start(b, nil)
+	e.federated(b, "db", "pg", pgShards())
+	fes := client.For[*v1.FederatedEndpoints](e.tc.Admin, v1.NamespaceFederation)
+	fe, err := fes.Get(e.ctx, v1.FederatedEndpointsName("db", "pg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const usA = pgFed + "us-a.us.fed.test."
+	var afterWrite time.Duration
+	for b.Loop() {
+		fe.Spec.Shards[0].Healthy = !fe.Spec.Shards[0].Healthy
+		if fe, err = fes.Update(e.ctx, fe); err != nil {
+			b.Fatal(err)
+		}
+		// Unhealthy, the zone name is a CNAME to its region's.
+		wantCNAME := !fe.Spec.Shards[0].Healthy
+		start := time.Now()
+		for {
+			m, err := exchange(srv, "udp", usA, mdns.TypeA, 0)
+			if err == nil && len(m.Answer) > 0 && (m.Answer[0].Header().Rrtype == mdns.TypeCNAME) == wantCNAME {
+				afterWrite += time.Since(start)
+				break
+			}
+			if time.Since(start) > visibleWithin {
+				b.Fatalf("health %v not visible after %v", !wantCNAME, visibleWithin)
+			}
+		}
+	}
+	b.ReportMetric(float64(afterWrite.Microseconds())/float64(b.N), "µs-after-write/op")
+}
+
 // discardWriter is a mdns.ResponseWriter that counts bytes written.
 type discardWriter struct {
 	n    int

@@ -19,6 +19,7 @@ const (
 	DefaultAddr           = "127.0.0.1:5353"
 	DefaultZone           = "cluster.local"
 	DefaultTTL            = 5 * time.Second
+	DefaultFederationTTL  = 30 * time.Second
 	DefaultForwardTimeout = 2 * time.Second
 	DefaultResolvConf     = "/etc/resolv.conf"
 )
@@ -29,7 +30,9 @@ const SchemaVersion = "1.1.0"
 
 // Config configures a DNS server. The zero value plus Client is valid.
 type Config struct {
-	// Client reads Services and Endpoints of every namespace.
+	// Client reads Services and Endpoints of every namespace, the
+	// FederatedEndpoints of v1.NamespaceFederation and the ConfigMap
+	// v1.NamespaceSystem/v1.MembershipConfigMap.
 	Client *client.Client
 	// Addr is the UDP and TCP address to listen on (default
 	// DefaultAddr). With port 0 the OS picks one port for both.
@@ -39,6 +42,12 @@ type Config struct {
 	// TTL of every answer, and of negative answers through the SOA
 	// (default DefaultTTL; whole seconds).
 	TTL time.Duration
+	// FederationTTL is the TTL of federated names (SPECS.md §3): their
+	// records, their CNAMEs, the member alias in Zone, and negative
+	// answers in a federated domain through its SOA (default
+	// DefaultFederationTTL; whole seconds). Shorter means faster
+	// failover between members.
+	FederationTTL time.Duration
 	// Forward lists the upstream resolvers ("ip:port", or "ip" for port
 	// 53) that answer names outside the zone. Empty reads the
 	// nameservers of ResolvConf when Start runs.
@@ -78,6 +87,9 @@ func (c *Config) Validate() error {
 	if c.TTL < 0 || c.TTL > time.Duration(1<<31-1)*time.Second {
 		errs = append(errs, fmt.Errorf("dns: config.TTL: %v is out of range", c.TTL))
 	}
+	if c.FederationTTL < 0 || c.FederationTTL > time.Duration(1<<31-1)*time.Second {
+		errs = append(errs, fmt.Errorf("dns: config.FederationTTL: %v is out of range", c.FederationTTL))
+	}
 	if c.ForwardTimeout < 0 {
 		errs = append(errs, fmt.Errorf("dns: config.ForwardTimeout: %v is negative", c.ForwardTimeout))
 	}
@@ -102,6 +114,9 @@ func (c *Config) withDefaults() Config {
 	out.Zone = mdns.Fqdn(strings.ToLower(out.Zone))
 	if out.TTL == 0 {
 		out.TTL = DefaultTTL
+	}
+	if out.FederationTTL == 0 {
+		out.FederationTTL = DefaultFederationTTL
 	}
 	if out.ForwardTimeout == 0 {
 		out.ForwardTimeout = DefaultForwardTimeout

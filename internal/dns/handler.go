@@ -1,8 +1,10 @@
 package dns
 
 import (
+	"cmp"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,14 +19,15 @@ const maxUDPSize = 4096
 // maxChase bounds how many CNAMEs inside the zone one answer follows.
 const maxChase = 8
 
-// handler answers queries: from the index inside the zone and for known
-// reverse names, through the forwarder otherwise.
+// handler answers queries: from the index inside the zones it serves
+// (the cluster zone and the federated domains) and for known reverse
+// names, through the forwarder otherwise.
 type handler struct {
-	zone string // lowercase, fully qualified
-	ix   *index
-	soa  []mdns.RR // the authority section of negative answers
-	fwd  *forwarder
-	log  *slog.Logger
+	cluster servedZone
+	zones   atomic.Pointer[zoneSet]
+	ix      *index
+	fwd     *forwarder
+	log     *slog.Logger
 	// rot rotates multi-address answers so that clients that take the
 	// first address spread over endpoints (there is no virtual IP).
 	rot  atomic.Uint32
@@ -34,7 +37,8 @@ type handler struct {
 var _ mdns.Handler = (*handler)(nil)
 
 func newHandler(zone string, ix *index, soa *mdns.SOA, fwd *forwarder, log *slog.Logger) *handler {
-	h := &handler{zone: zone, ix: ix, soa: []mdns.RR{soa}, fwd: fwd, log: log}
+	h := &handler{cluster: servedZone{name: zone, soa: []mdns.RR{soa}}, ix: ix, fwd: fwd, log: log}
+	h.setDomains(nil)
 	h.bufs.New = func() any { b := make([]byte, maxUDPSize); return &b }
 	return h
 }
@@ -55,9 +59,9 @@ func (h *handler) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(q.Name)
-	switch {
-	case inZone(name, h.zone):
-		h.reply(w, r, h.answerZone(r, name, q, isTCPWriter(w)), true)
+	switch z := h.zones.Load().find(name); {
+	case z != nil:
+		h.reply(w, r, h.answerZone(r, name, q, z, isTCPWriter(w)), true)
 	case isReverse(name):
 		if ptr := h.ix.lookupPTR(name); ptr != nil && (q.Qtype == mdns.TypePTR || q.Qtype == mdns.TypeANY) {
 			m := h.newReply(r)
@@ -79,8 +83,8 @@ func (h *handler) newReply(r *mdns.Msg) *mdns.Msg {
 	return m
 }
 
-// answerZone answers a name of the zone from the index.
-func (h *handler) answerZone(r *mdns.Msg, name string, q mdns.Question, tcp bool) *mdns.Msg {
+// answerZone answers a name of zone z from the index.
+func (h *handler) answerZone(r *mdns.Msg, name string, q mdns.Question, z *servedZone, tcp bool) *mdns.Msg {
 	m := h.newReply(r)
 	if q.Qclass != mdns.ClassINET && q.Qclass != mdns.ClassANY {
 		m.Authoritative = false
@@ -90,24 +94,20 @@ func (h *handler) answerZone(r *mdns.Msg, name string, q mdns.Question, tcp bool
 	rs, ok := h.ix.lookup(name)
 	if !ok {
 		m.Rcode = mdns.RcodeNameError
-		m.Ns = h.soa
+		m.Ns = z.soa
 		return m
 	}
 	if rs == nil { // an empty non-terminal
-		m.Ns = h.soa
+		m.Ns = z.soa
 		return m
 	}
 	answer, extra := rs.records(q.Qtype)
 	if len(answer) == 0 && len(rs.cname) > 0 && q.Qtype != mdns.TypeANY {
-		var negative bool
-		m.Answer, m.Rcode, negative = h.chase(rs.cname, q.Qtype, tcp, 0)
-		if negative {
-			m.Ns = h.soa
-		}
+		m.Answer, m.Rcode, m.Ns = h.chase(rs.cname, q.Qtype, tcp, 0)
 		return m
 	}
 	if len(answer) == 0 {
-		m.Ns = h.soa
+		m.Ns = z.soa
 		return m
 	}
 	if len(answer) > 1 && (q.Qtype == mdns.TypeA || q.Qtype == mdns.TypeAAAA) {
@@ -117,46 +117,46 @@ func (h *handler) answerZone(r *mdns.Msg, name string, q mdns.Question, tcp bool
 	return m
 }
 
-// chase follows a CNAME: inside the zone through the index, outside it by
-// asking the upstream resolvers, as a recursive resolver would: stub
-// resolvers (glibc's) expect the server to have followed it. It returns
-// the CNAME followed by what its target answers, the rcode, and whether
-// the chain ended in the zone without an answer (the SOA then goes into
-// the authority section).
-func (h *handler) chase(cname []mdns.RR, qtype uint16, tcp bool, depth int) (rrs []mdns.RR, rcode int, negative bool) {
+// chase follows a CNAME: inside a served zone through the index,
+// outside by asking the upstream resolvers, as a recursive resolver
+// would: stub resolvers (glibc's) expect the server to have followed it.
+// It returns the CNAME followed by what its target answers, the rcode,
+// and, when the chain ended in a served zone without an answer, that
+// zone's SOA for the authority section.
+func (h *handler) chase(cname []mdns.RR, qtype uint16, tcp bool, depth int) (rrs []mdns.RR, rcode int, soa []mdns.RR) {
 	if qtype == mdns.TypeCNAME {
-		return cname, mdns.RcodeSuccess, false
+		return cname, mdns.RcodeSuccess, nil
 	}
 	target := cname[0].(*mdns.CNAME).Target
 	out := append([]mdns.RR(nil), cname...)
-	if inZone(target, h.zone) {
+	if z := h.zones.Load().find(target); z != nil {
 		rs, ok := h.ix.lookup(target)
 		if !ok {
-			return out, mdns.RcodeNameError, true
+			return out, mdns.RcodeNameError, z.soa
 		}
 		if rs == nil {
-			return out, mdns.RcodeSuccess, true
+			return out, mdns.RcodeSuccess, z.soa
 		}
 		if answer, _ := rs.records(qtype); len(answer) > 0 {
-			return append(out, answer...), mdns.RcodeSuccess, false
+			return append(out, answer...), mdns.RcodeSuccess, nil
 		}
 		if len(rs.cname) > 0 && depth < maxChase {
-			more, rcode, negative := h.chase(rs.cname, qtype, tcp, depth+1)
-			return append(out, more...), rcode, negative
+			more, rcode, soa := h.chase(rs.cname, qtype, tcp, depth+1)
+			return append(out, more...), rcode, soa
 		}
-		return out, mdns.RcodeSuccess, true
+		return out, mdns.RcodeSuccess, z.soa
 	}
 	if h.fwd == nil {
-		return out, mdns.RcodeSuccess, false
+		return out, mdns.RcodeSuccess, nil
 	}
 	q := new(mdns.Msg).SetQuestion(target, qtype)
 	q.SetEdns0(maxUDPSize, false)
 	reply, err := h.fwd.exchange(q, tcp)
 	if err != nil || (reply.Rcode != mdns.RcodeSuccess && reply.Rcode != mdns.RcodeNameError) {
 		h.log.Debug("cname target not resolved", "target", target, "err", err)
-		return out, mdns.RcodeSuccess, false
+		return out, mdns.RcodeSuccess, nil
 	}
-	return append(out, reply.Answer...), reply.Rcode, false
+	return append(out, reply.Answer...), reply.Rcode, nil
 }
 
 // forward answers a name outside the zone through the upstreams.
@@ -225,6 +225,42 @@ func rotate(rrs []mdns.RR, n int) []mdns.RR {
 	copy(out, rrs[off:])
 	copy(out[len(rrs)-off:], rrs[:off])
 	return out
+}
+
+// servedZone is a zone the server is authoritative for.
+type servedZone struct {
+	name string    // lowercase, fully qualified
+	soa  []mdns.RR // the authority section of its negative answers
+}
+
+// zoneSet is the zones served, longest name first, so that the first
+// that holds a name is the closest enclosing one. It is never changed
+// once stored.
+type zoneSet []servedZone
+
+// find returns the zone that holds name (lowercase, fully qualified),
+// nil if none does.
+func (zs zoneSet) find(name string) *servedZone {
+	for i := range zs {
+		if inZone(name, zs[i].name) {
+			return &zs[i]
+		}
+	}
+	return nil
+}
+
+// setDomains makes the handler serve the federated domains as well as
+// the cluster zone; a domain that is the cluster zone is left out.
+func (h *handler) setDomains(domains []servedZone) {
+	zs := make(zoneSet, 0, len(domains)+1)
+	zs = append(zs, h.cluster)
+	for _, d := range domains {
+		if d.name != h.cluster.name {
+			zs = append(zs, d)
+		}
+	}
+	slices.SortStableFunc(zs, func(a, b servedZone) int { return cmp.Compare(len(b.name), len(a.name)) })
+	h.zones.Store(&zs)
 }
 
 // inZone reports whether name (lowercase, fully qualified) is zone or

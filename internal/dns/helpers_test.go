@@ -200,3 +200,16 @@ func (u *upstream) asked(what string) bool {
 	defer u.mu.Unlock()
 	return slices.Contains(u.seen, what)
 }
+
+// askedUnder lists what the upstream was asked about names in zone.
+func (u *upstream) askedUnder(zone string) []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, s := range u.seen {
+		if inZone(strings.Fields(s)[0], zone) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -311,14 +311,22 @@ func clip(rrs []mdns.RR) []mdns.RR {
 // answers carry.
 func zoneRecords(zone string, ttl, serial uint32, nsAddrs []netip.Addr) (*svcRecords, *mdns.SOA) {
 	b := newBuilder(zone, ttl)
+	b.name("dns-version." + zone).txt = []string{SchemaVersion}
+	return b.apex(serial, nsAddrs)
+}
+
+// apex adds the names of the builder's zone apex (SOA, NS and
+// ns.dns.<zone> with nsAddrs) to what b has, and returns the records
+// and the SOA.
+func (b *builder) apex(serial uint32, nsAddrs []netip.Addr) (*svcRecords, *mdns.SOA) {
+	zone := b.zone
 	nsName := "ns.dns." + zone
 	b.name(zone)
 	b.name(nsName).addrs = append([]netip.Addr(nil), nsAddrs...)
-	b.name("dns-version." + zone).txt = []string{SchemaVersion}
 	out := b.finish()
 	soa := &mdns.SOA{
 		Hdr: b.hdr(zone, mdns.TypeSOA), Ns: nsName, Mbox: "hostmaster." + zone,
-		Serial: serial, Refresh: 7200, Retry: 1800, Expire: 86400, Minttl: ttl,
+		Serial: serial, Refresh: 7200, Retry: 1800, Expire: 86400, Minttl: b.ttl,
 	}
 	apex := out.names[zone]
 	apex.soa = []mdns.RR{soa}

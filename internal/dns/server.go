@@ -24,21 +24,24 @@ import (
 
 // Server is a running DNS server.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	ttl  uint32
-	ix   *index
-	pcs  []net.PacketConn // one UDP socket per CPU, sharing the port
-	ln   net.Listener
-	udps []*mdns.Server
-	tcp  *mdns.Server
-	errc chan error
+	cfg    Config
+	log    *slog.Logger
+	ttl    uint32
+	fedTTL uint32
+	ix     *index
+	h      *handler
+	pcs    []net.PacketConn // one UDP socket per CPU, sharing the port
+	ln     net.Listener
+	udps   []*mdns.Server
+	tcp    *mdns.Server
+	errc   chan error
 
 	svcs *client.Informer[*v1.Service]
 	eps  *client.Informer[*v1.Endpoints]
+	fed  federation
 	// buildMu makes reading a service's objects from the caches and
 	// publishing its records one step, so a slower rebuild never
-	// overwrites a newer one.
+	// overwrites a newer one. It guards fed's maps.
 	buildMu sync.Mutex
 
 	cancel    context.CancelFunc
@@ -57,7 +60,7 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	c := cfg.withDefaults()
 	s = &Server{cfg: c, log: c.Logger.With("component", "dns"), ttl: uint32(c.TTL / time.Second),
-		ix: newIndex(), errc: make(chan error, 2)}
+		fedTTL: uint32(c.FederationTTL / time.Second), ix: newIndex(), errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -80,15 +83,15 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	zone, soa := zoneRecords(c.Zone, s.ttl, uint32(time.Now().Unix()), s.nsAddrs())
 	s.ix.replace(zoneOwner, zone)
-	h := newHandler(c.Zone, s.ix, soa, newForwarder(ups, c.ForwardTimeout), s.log)
+	s.h = newHandler(c.Zone, s.ix, soa, newForwarder(ups, c.ForwardTimeout), s.log)
 	if err := s.startInformers(ctx); err != nil {
 		return s, err
 	}
-	if err := s.serve(ctx, h); err != nil {
+	if err := s.serve(ctx, s.h); err != nil {
 		return s, err
 	}
 	s.log.Info("serving", "udp", s.UDPAddr().String(), "tcp", s.TCPAddr().String(),
-		"zone", c.Zone, "upstreams", ups, "names", s.ix.size())
+		"zone", c.Zone, "federatedDomains", len(*s.h.zones.Load())-1, "upstreams", ups, "names", s.ix.size())
 	return s, nil
 }
 
@@ -189,27 +192,43 @@ func (s *Server) nsAddrs() []netip.Addr {
 	return []netip.Addr{ip.Unmap()}
 }
 
-// startInformers watches Services and Endpoints of every namespace and
-// waits for their first lists.
+// informer is what startInformers needs of a client.Informer.
+type informer interface {
+	Run(ctx context.Context)
+	WaitForSync(ctx context.Context) bool
+}
+
+var _ informer = (*client.Informer[*v1.Service])(nil)
+
+// startInformers watches Services and Endpoints of every namespace,
+// FederatedEndpoints and the membership ConfigMap, and waits for their
+// first lists. A cluster that is in no federation lists none of the
+// latter: its answers are those of the cluster zone alone.
 func (s *Server) startInformers(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.svcs = client.NewInformer(client.For[*v1.Service](s.cfg.Client, ""), client.ListOptions{}, s.log)
 	s.eps = client.NewInformer(client.For[*v1.Endpoints](s.cfg.Client, ""), client.ListOptions{}, s.log)
-	h := client.HandlerFuncs{
-		AddFunc:    s.onEvent,
-		UpdateFunc: func(_, obj any) { s.onEvent(obj) },
-		DeleteFunc: s.onEvent,
+	s.fed = newFederation(s.cfg.Client, s.log)
+	s.svcs.AddHandler(onChange(s.onEvent))
+	s.eps.AddHandler(onChange(s.onEvent))
+	s.fed.fes.AddHandler(onChange(s.onFederated))
+	s.fed.cms.AddHandler(onChange(s.onMembership))
+	infs := []informer{s.svcs, s.eps, s.fed.fes, s.fed.cms}
+	for _, inf := range infs {
+		s.wg.Go(func() { inf.Run(runCtx) })
 	}
-	s.svcs.AddHandler(h)
-	s.eps.AddHandler(h)
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.svcs.Run(runCtx) }()
-	go func() { defer s.wg.Done(); s.eps.Run(runCtx) }()
-	if !s.svcs.WaitForSync(ctx) || !s.eps.WaitForSync(ctx) {
-		return fmt.Errorf("dns: services and endpoints not listed: %w", ctx.Err())
+	for _, inf := range infs {
+		if !inf.WaitForSync(ctx) {
+			return fmt.Errorf("dns: services, endpoints, federated endpoints and membership not listed: %w", ctx.Err())
+		}
 	}
 	return nil
+}
+
+// onChange calls f with the object of every event.
+func onChange(f func(obj any)) client.HandlerFuncs {
+	return client.HandlerFuncs{AddFunc: f, UpdateFunc: func(_, obj any) { f(obj) }, DeleteFunc: f}
 }
 
 // onEvent rebuilds the records of the service an event is about.
@@ -222,13 +241,15 @@ func (s *Server) onEvent(obj any) {
 }
 
 // rebuild publishes the records of service key ("ns/name") from the
-// cached Service and Endpoints.
+// cached Service and Endpoints, and, in a member, the federated alias
+// that points at it while it has addresses.
 func (s *Server) rebuild(key string) {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	svc, _ := s.svcs.Get(key)
 	ep, _ := s.eps.Get(key)
 	s.ix.replace(key, buildService(s.cfg.Zone, s.ttl, svc, ep))
+	s.republishMembers(key)
 }
 
 // serve starts the UDP and TCP servers and waits until both serve.

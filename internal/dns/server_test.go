@@ -19,12 +19,13 @@ func TestValidate(t *testing.T) {
 		want string // "" for valid
 	}{
 		{"defaults", Config{Client: c}, ""},
-		{"everything", Config{Client: c, Addr: ":0", Zone: "Kennel.Test.", TTL: time.Minute, Forward: []string{"192.0.2.1", "[2001:db8::1]:53"}}, ""},
+		{"everything", Config{Client: c, Addr: ":0", Zone: "Kennel.Test.", TTL: time.Minute, FederationTTL: time.Hour, Forward: []string{"192.0.2.1", "[2001:db8::1]:53"}}, ""},
 		{"no client", Config{}, "dns: config.Client: required"},
 		{"bad addr", Config{Client: c, Addr: "5353"}, "dns: config.Addr:"},
 		{"bad zone", Config{Client: c, Zone: "a..b"}, "dns: config.Zone:"},
 		{"root zone", Config{Client: c, Zone: "."}, "dns: config.Zone:"},
 		{"negative ttl", Config{Client: c, TTL: -time.Second}, "dns: config.TTL:"},
+		{"negative federation ttl", Config{Client: c, FederationTTL: -time.Second}, "dns: config.FederationTTL:"},
 		{"negative timeout", Config{Client: c, ForwardTimeout: -1}, "dns: config.ForwardTimeout:"},
 		{"bad upstream", Config{Client: c, Forward: []string{"dns.example:53"}}, "dns: config.Forward[0]:"},
 	}
