@@ -47,8 +47,14 @@ func TestClusterRole(t *testing.T) {
 			_, err := client.For[*v1.Lease](member, v1.NamespaceClusterLeases).Create(ctx, lease("eu-1"))
 			return err
 		}, v1.ReasonForbidden},
-		{"registers its Cluster", func(ctx context.Context) error { _, err := client.For[*v1.Cluster](member, "").Create(ctx, cluster("eu-1")); return err }, ""},
-		{"registers a second Cluster", func(ctx context.Context) error { _, err := client.For[*v1.Cluster](member, "").Create(ctx, cluster("eu-9")); return err }, v1.ReasonForbidden},
+		{"registers its Cluster", func(ctx context.Context) error {
+			_, err := client.For[*v1.Cluster](member, "").Create(ctx, cluster("eu-1"))
+			return err
+		}, ""},
+		{"registers a second Cluster", func(ctx context.Context) error {
+			_, err := client.For[*v1.Cluster](member, "").Create(ctx, cluster("eu-9"))
+			return err
+		}, v1.ReasonForbidden},
 		{"renews its Lease", func(ctx context.Context) error {
 			_, err := client.For[*v1.Lease](member, v1.NamespaceClusterLeases).Create(ctx, lease("eu-1"))
 			return err

@@ -38,6 +38,7 @@ func (fc *Controller) wireHandlers() {
 	}))
 	fc.placements.AddHandler(onAny(func(obj any) {
 		if p, ok := obj.(*v1.Placement); ok {
+			fc.placementQ.Enqueue(p.Namespace + "/" + p.Name) // it may be gone
 			// Placements of the namespace may conflict with this one.
 			fc.enqueueAllPlacements(p.Namespace)
 		}

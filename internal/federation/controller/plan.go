@@ -60,15 +60,16 @@ func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cl
 	}
 	var works []*v1.Work
 	for _, cl := range clusters {
-		manifest := base
+		// Overrides first: they must not change a cluster's share.
+		manifest, err := placement.Render(base, pl.Spec.Overrides, cl)
+		if err != nil {
+			return pr, nil, err
+		}
 		sh := shares[cl.Name]
 		if sh.replicas != nil {
 			if manifest, err = placement.SetReplicas(manifest, *sh.replicas, sh.ordinalStart); err != nil {
 				return pr, nil, err
 			}
-		}
-		if manifest, err = placement.Render(manifest, pl.Spec.Overrides, cl); err != nil {
-			return pr, nil, err
 		}
 		w := &v1.Work{
 			ObjectMeta: v1.ObjectMeta{Name: workName(m.Namespace, s.kind.Kind, m.Name), Namespace: v1.MemberNamespace(cl.Name),

@@ -87,6 +87,11 @@ func (fc *Controller) syncPlacement(ctx context.Context, key string) error {
 		return err
 	}
 	fc.setStatus(pl, &status, desired, skipped)
+	if c := findCondition(status.Conditions, v1.PlacementPropagated); c.Reason == ReasonConflict {
+		if old := findCondition(pl.Status.Conditions, v1.PlacementPropagated); old == nil || old.Message != c.Message {
+			fc.events.Record(ctx, pl, "Placement", "kennel.io/v1", v1.EventTypeWarning, ReasonConflict, c.Message)
+		}
+	}
 	return fc.writeStatus(ctx, pl, status, ns)
 }
 
@@ -118,7 +123,7 @@ func (fc *Controller) selectObjects(pl *v1.Placement) ([]selected, map[string]st
 				continue
 			}
 			seen[k] = true
-			if others := fc.otherPlacements(pl, kind, m); len(others) > 0 {
+			if others := fc.olderPlacements(pl, kind, m); len(others) > 0 {
 				skipped[k] = strings.Join(others, ", ")
 				continue
 			}
@@ -129,12 +134,13 @@ func (fc *Controller) selectObjects(pl *v1.Placement) ([]selected, map[string]st
 	return out, skipped, nil
 }
 
-// otherPlacements are the other Placements of pl's namespace that select
-// the object too.
-func (fc *Controller) otherPlacements(pl *v1.Placement, kind *v1.Kind, m *v1.ObjectMeta) []string {
+// olderPlacements are the Placements of pl's namespace, created before
+// it, that select the object too: the oldest placement of an object
+// places it, so a new conflicting Placement never disturbs what runs.
+func (fc *Controller) olderPlacements(pl *v1.Placement, kind *v1.Kind, m *v1.ObjectMeta) []string {
 	var out []string
 	for _, p := range fc.placements.List() {
-		if p.Namespace != pl.Namespace || p.Name == pl.Name {
+		if p.Namespace != pl.Namespace || p.Name == pl.Name || !older(p, pl) {
 			continue
 		}
 		for _, rs := range p.Spec.ResourceSelectors {
@@ -227,4 +233,13 @@ func (fc *Controller) writeStatus(ctx context.Context, pl *v1.Placement, st v1.P
 		return nil // a newer version is queued
 	}
 	return err
+}
+
+// older orders placements by creation, then name.
+func older(a, b *v1.Placement) bool {
+	ta, tb := a.CreationTimestamp, b.CreationTimestamp
+	if ta != nil && tb != nil && !ta.Equal(tb.Time) {
+		return ta.Before(tb.Time)
+	}
+	return a.Name < b.Name
 }

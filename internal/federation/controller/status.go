@@ -24,7 +24,7 @@ func (fc *Controller) setStatus(pl *v1.Placement, st *v1.PlacementStatus, desire
 			msgs = append(msgs, fmt.Sprintf("%s is also selected by Placement %s", strings.Replace(k, "/"+pl.Namespace+"/", " ", 1), skipped[k]))
 		}
 		setCondition(&st.Conditions, v1.Condition{Type: v1.PlacementPropagated, Status: v1.ConditionFalse, Reason: ReasonConflict,
-			Message: strings.Join(msgs, "; ") + ": neither placement places it", ObservedGeneration: gen}, now)
+			Message: strings.Join(msgs, "; ") + ", created earlier, which places it", ObservedGeneration: gen}, now)
 	} else {
 		setCondition(&st.Conditions, v1.Condition{Type: v1.PlacementPropagated, Status: v1.ConditionTrue, Reason: ReasonPropagated,
 			Message: fmt.Sprintf("%d works written", len(desired)), ObservedGeneration: gen}, now)
@@ -206,5 +206,8 @@ func (fc *Controller) syncEndpoints(ctx context.Context, ns, name string, works 
 	up := v1.Clone(cur)
 	up.Spec = spec
 	_, err := res.Update(ctx, up)
-	return ignoreGone(err)
+	if v1.IsNotFound(err) {
+		return nil
+	}
+	return err // a conflict is retried: no event of ours would bring this key back
 }
