@@ -15,6 +15,7 @@ func main() {
 		up.NewUpCommand(os.Stdout, os.Stderr),
 		up.NewServerCommand(os.Stdout, os.Stderr),
 		up.NewAgentCommand(os.Stdout, os.Stderr),
+		up.NewFederationUpCommand(os.Stdout, os.Stderr),
 	)
 	os.Exit(cli.Execute(root, os.Stderr))
 }

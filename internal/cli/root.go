@@ -80,6 +80,7 @@ $KENNEL_HOME/config, written by "kennel up"), or through --server and --token.`,
 		newScaleCommand(g), newRolloutCommand(g),
 		newDNSCommand(g),
 		newSchedulerCommand(g),
+		newFederationCommand(g),
 		newTokenCommand(g),
 		newSecretsCommand(g),
 		newVersionCommand(g),
@@ -89,12 +90,26 @@ $KENNEL_HOME/config, written by "kennel up"), or through --server and --token.`,
 		closeClientAfter(c, g)
 	}
 	for _, c := range extra {
-		if c != nil {
-			root.AddCommand(c)
+		if c == nil {
+			continue
 		}
+		parent := root
+		if p := c.Annotations[ParentAnnotation]; p != "" {
+			for _, sub := range root.Commands() {
+				if sub.Name() == p {
+					parent = sub
+				}
+			}
+		}
+		parent.AddCommand(c)
 	}
 	return root
 }
+
+// ParentAnnotation on a command given to NewRootCommand names the
+// command group it goes under ("federation"); without it, it goes under
+// the root.
+const ParentAnnotation = "kennel.io/parent"
 
 // Execute runs root and returns the process exit code: 0 on success, 1
 // after printing "error: <message>" to errOut. An API error prints the

@@ -18,6 +18,7 @@ import (
 	"github.com/kennel-dev/kennel/internal/controller/nodelifecycle"
 	"github.com/kennel-dev/kennel/internal/controller/petset"
 	"github.com/kennel-dev/kennel/internal/controller/volumebinding"
+	"github.com/kennel-dev/kennel/internal/federation/member"
 	"github.com/kennel-dev/kennel/internal/scheduler"
 )
 
@@ -84,6 +85,11 @@ func (cp *ControlPlane) runControllers(ctx context.Context, c *client.Client) {
 		{"volume binding", func() (runner, error) { return volumebinding.New(c, log, controller.Options{Workers: 2}) }},
 		{"endpoints", func() (runner, error) { return endpoints.New(c, log, controller.Options{Workers: 2}) }},
 		{"petset", func() (runner, error) { return petset.New(c, log, controller.Options{Workers: 2}) }},
+		// The federation agent runs while this cluster is a member of a
+		// federation (kennel federation join); otherwise it only watches.
+		{"federation agent", func() (runner, error) {
+			return member.NewSupervisor(c, log, member.WithAgentConfig(func(mc *member.Config) { mc.APIEndpoint = cp.URL() })), nil
+		}},
 	}
 	for _, cfg := range cp.schedulerConfigs() {
 		builders = append(builders, builder{"scheduler " + cfg.Name, func() (runner, error) { return scheduler.New(c, log, cfg) }})

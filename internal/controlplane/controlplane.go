@@ -66,6 +66,8 @@ type Config struct {
 	// federation controllers run instead of the cluster's (no scheduler,
 	// no node controllers: a federation has no nodes).
 	Federation *Federation
+	// FederationDNSTTL is the TTL of federated DNS records (default 30 s).
+	FederationDNSTTL time.Duration
 	// SchedulerConfig configures the scheduler (its profiles, plugins
 	// and extenders); nil runs the built-in default profile.
 	SchedulerConfig *schedconfig.Configuration

@@ -19,7 +19,7 @@ func (cp *ControlPlane) startDNS(ctx context.Context) error {
 		return err
 	}
 	for _, addr := range cp.cfg.DNSAddrs {
-		s, err := dns.Start(ctx, dns.Config{Client: c, Addr: addr, Zone: cp.cfg.ClusterDomain, TTL: cp.cfg.DNSTTL,
+		s, err := dns.Start(ctx, dns.Config{Client: c, Addr: addr, Zone: cp.cfg.ClusterDomain, TTL: cp.cfg.DNSTTL, FederationTTL: cp.cfg.FederationDNSTTL,
 			Forward: cp.cfg.DNSForward, Logger: cp.cfg.Logger.With("component", "dns")})
 		if err != nil {
 			return fmt.Errorf("controlplane: dns on %s: %w", addr, err)

@@ -20,8 +20,11 @@ import (
 // startAgents runs o.nodes agents in this process, node-i with pod range
 // 127.i.0.0/16 and its own data dir and node token.
 func startAgents(ctx context.Context, o *options, cp *controlplane.ControlPlane, log *slog.Logger) ([]*agent.Agent, error) {
-	if o.nodes > 254 {
-		return nil, fmt.Errorf("--nodes %d: at most 254 nodes fit the loopback pod ranges", o.nodes)
+	if o.firstPodRange == 0 {
+		o.firstPodRange = 1
+	}
+	if o.firstPodRange < 1 || o.firstPodRange+o.nodes-1 > 254 {
+		return nil, fmt.Errorf("--nodes %d, --first-pod-range %d: the pod ranges 127.N.0.0/16 must stay within N = 1 … 254", o.nodes, o.firstPodRange)
 	}
 	var agents []*agent.Agent
 	for i := 1; i <= o.nodes; i++ {
@@ -52,7 +55,7 @@ func startAgents(ctx context.Context, o *options, cp *controlplane.ControlPlane,
 			storage = append(storage, d)
 		}
 		a, err := agent.Start(ctx, agent.Config{Client: c, CA: cp.CA(), NodeName: name, DataDir: dir,
-			PodCIDR: fmt.Sprintf("127.%d.0.0/16", i), Network: agent.DiscoverNetwork(), Storage: storage,
+			PodCIDR: fmt.Sprintf("127.%d.0.0/16", o.firstPodRange+i-1), Network: agent.DiscoverNetwork(), Storage: storage,
 			VolumePluginDir: o.volumePluginDir, ClusterDNS: o.clusterDNSIP, ClusterDomain: o.clusterDomain, Logger: log})
 		if err != nil {
 			closeAgents(agents)

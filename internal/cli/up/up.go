@@ -53,6 +53,13 @@ type options struct {
 	// schedulerConfig is the scheduler's configuration file; empty runs
 	// the default profile.
 	schedulerConfig string
+	// firstPodRange is i of node-1's pod range 127.i.0.0/16.
+	firstPodRange int
+	// federation and domain make a federation control plane (kennel
+	// federation up, kennel server --federation).
+	federation, domain string
+	clusterGrace       time.Duration
+	federationTTL      time.Duration
 }
 
 // NewUpCommand builds `kennel up`.
@@ -89,6 +96,7 @@ commands find the cluster. Stop with Ctrl-C or SIGTERM.`,
 	cmd.Flags().IntVar(&o.nodes, "nodes", 1, "node agents to run in this process (node-1 … node-N, pod ranges 127.1.0.0/16 …)")
 	cmd.Flags().StringVar(&o.nodeStorage, "node-storage", "iops=1000,bandwidth=100Mi,capacity=10Gi",
 		"what each node's storage pool (DATA-DIR/agents/node-i/storage, where kennel.io/local volumes are carved) advertises: iops=N,bandwidth=Q[,capacity=Q][,media=HDD|SSD|NVMe]; empty for none")
+	cmd.Flags().IntVar(&o.firstPodRange, "first-pod-range", 1, "node-1's pod range is 127.N.0.0/16, node-2's 127.N+1.0.0/16 … (give several clusters on one machine different ranges)")
 	cmd.Flags().StringVar(&o.volumePluginDir, "volume-plugin-dir", "", "FlexVolume driver directory of the nodes (default /usr/libexec/kubernetes/kubelet-plugins/volume/exec/)")
 	return cmd
 }
@@ -123,6 +131,10 @@ token (kennel token create --role node).`,
 	f.StringVar(&o.etcdKey, "etcd-keyfile", "", "client key for the external etcd")
 	f.BoolVar(&o.noCtrl, "disable-controllers", false, "serve the API only; run no controllers")
 	f.BoolVar(&o.writeConfig, "write-config", false, "write the admin client config to $KENNEL_HOME/config")
+	f.StringVar(&o.federation, "federation", "", "run a federation control plane with this name (the federation controllers, no cluster controllers); needs --domain")
+	f.StringVar(&o.domain, "domain", "", "the federation's DNS domain (with --federation)")
+	f.DurationVar(&o.clusterGrace, "cluster-grace-period", 0, "with --federation: how long a member may go without renewing its membership before it is NotReady (default 20s)")
+	f.DurationVar(&o.federationTTL, "federation-dns-ttl", 30*time.Second, "TTL of federated DNS records")
 	return cmd
 }
 
@@ -201,12 +213,24 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var fed *controlplane.Federation
+	switch {
+	case o.federation != "" && o.domain == "":
+		return fmt.Errorf("--domain: required with --federation %s", o.federation)
+	case o.federation == "" && o.domain != "":
+		return fmt.Errorf("--domain %s: needs --federation", o.domain)
+	case o.federation != "":
+		if o.nodes > 0 {
+			return fmt.Errorf("--nodes %d: a federation control plane runs no nodes", o.nodes)
+		}
+		fed = &controlplane.Federation{Name: o.federation, Domain: o.domain, ClusterGracePeriod: o.clusterGrace}
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
 		DisableControllers: o.noCtrl, NodeGracePeriod: o.nodeGrace, PodEvictionTimeout: o.evictionDelay,
 		EncryptionKeyFile: o.keyFile, DNSAddrs: dnsAddrs, ClusterDomain: o.clusterDomain, DNSTTL: o.dnsTTL,
-		SchedulerConfig: schedCfg,
+		SchedulerConfig: schedCfg, Federation: fed, FederationDNSTTL: o.federationTTL,
 	})
 	if err != nil {
 		return err
@@ -246,7 +270,11 @@ func writeClientConfig(path, name string, cp *controlplane.ControlPlane) error {
 }
 
 func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPath string) {
-	fmt.Fprintf(out, "Kennel is up.\n")
+	if o.federation != "" {
+		fmt.Fprintf(out, "Kennel federation %q is up (domain %s).\n", o.federation, o.domain)
+	} else {
+		fmt.Fprintf(out, "Kennel is up.\n")
+	}
 	fmt.Fprintf(out, "  API server:     %s\n", cp.URL())
 	store := "embedded etcd in " + filepath.Join(o.dataDir, "etcd")
 	if len(o.etcd) > 0 {
@@ -266,7 +294,11 @@ func printBanner(out io.Writer, o *options, cp *controlplane.ControlPlane, cfgPa
 	}
 	if cfgPath != "" {
 		fmt.Fprintf(out, "  client config:  %s (context %q)\n", cfgPath, o.contextName)
-		fmt.Fprintf(out, "Try: kennel get namespaces\n")
+		if o.federation != "" {
+			fmt.Fprintf(out, "Try: kennel --context %s federation token create --cluster NAME\n", o.contextName)
+		} else {
+			fmt.Fprintf(out, "Try: kennel get namespaces\n")
+		}
 	}
 	fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 }
