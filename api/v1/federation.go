@@ -191,6 +191,10 @@ type ClusterOverride struct {
 	// them by label. At least one must be set; both must match.
 	Clusters      []string       `json:"clusters,omitempty"`
 	LabelSelector *LabelSelector `json:"labelSelector,omitempty"`
+	// ResourceSelectors limit the override to some of the placed objects
+	// (by kind, and name or labels); empty: all of them, so every path
+	// must exist in every one.
+	ResourceSelectors []ResourceSelector `json:"resourceSelectors,omitempty"`
 	// Set sets fields: a path such as
 	// spec.volumeClaimTemplates[0].spec.storageClassName, which must
 	// exist in the object unless its parent does (then it is added).

@@ -279,6 +279,13 @@ func validatePlacement(pl *Placement) FieldErrors {
 			errs = append(errs, Required(q.Child("clusters").String(), "name clusters or give a labelSelector"))
 		}
 		errs = append(errs, validateLabelSelector(o.LabelSelector, q.Child("labelSelector"))...)
+		for j, rs := range o.ResourceSelectors {
+			rq := q.Child("resourceSelectors").Index(j)
+			if rs.Kind == "" {
+				errs = append(errs, Required(rq.Child("kind").String(), ""))
+			}
+			errs = append(errs, validateLabelSelector(rs.LabelSelector, rq.Child("labelSelector"))...)
+		}
 		if len(o.Set) == 0 && len(o.JSONPatch) == 0 {
 			errs = append(errs, Required(q.Child("set").String(), "an override must set a field or carry a jsonPatch"))
 		}

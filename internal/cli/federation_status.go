@@ -43,6 +43,16 @@ func runFederationStatus(ctx context.Context, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	// The membership Leases say when each member last renewed; the
+	// Cluster's status is written less often.
+	renewals := map[string]time.Time{}
+	if leases, err := client.For[*v1.Lease](c, v1.NamespaceClusterLeases).ListAll(ctx, client.ListOptions{}); err == nil {
+		for _, l := range leases.Items {
+			if l.Spec.RenewTime != nil {
+				renewals[l.Name] = l.Spec.RenewTime.Time
+			}
+		}
+	}
 	now := time.Now()
 	out := g.streams.Out
 	fmt.Fprintf(out, "Federation %s (domain %s), %d clusters\n\n", info.Data[v1.FederationInfoName], info.Data[v1.FederationInfoDomain], len(clusters.Items))
@@ -54,9 +64,13 @@ func runFederationStatus(ctx context.Context, g *globalOptions) error {
 				ready = string(cond.Status)
 			}
 		}
-		if t := cl.Status.LastRenewTime; t != nil {
+		t, ok := renewals[cl.Name]
+		if !ok && cl.Status.LastRenewTime != nil {
+			t, ok = cl.Status.LastRenewTime.Time, true
+		}
+		if ok {
 			renewed = t.UTC().Format(time.TimeOnly)
-			lag = humanDuration(now.Sub(t.Time))
+			lag = humanDuration(now.Sub(t))
 		}
 		rows = append(rows, []string{cl.Name, ready, cl.Spec.Region, joinOrNone(cl.Spec.Zones), renewed, lag,
 			orNone(cl.Status.KennelVersion), fmt.Sprintf("%d/%d", cl.Status.ReadyNodes, cl.Status.Nodes),

@@ -173,10 +173,11 @@ func TestOverridesAndDeletion(t *testing.T) {
 	e.addCluster("a", "eu-west", "eu-west-1", gdpr("gdpr"))
 	e.addCluster("b", "eu-west", "eu-west-2", gdpr("gdpr"))
 	e.create(&v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"tier": "standard"}}, "ConfigMap")
-	e.create(&v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "other"}, Data: map[string]string{"k": "v"}}, "ConfigMap")
+	// "other" has no data: the override of data.tier must not reach it.
+	e.create(&v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "other"}}, "ConfigMap")
 	e.create(&v1.Placement{ObjectMeta: v1.ObjectMeta{Name: "cfg"}, Spec: v1.PlacementSpec{
 		ResourceSelectors: []v1.ResourceSelector{{Kind: "ConfigMap", Name: "cfg"}, {Kind: "ConfigMap", Name: "other"}},
-		Overrides: []v1.ClusterOverride{{Clusters: []string{"b"},
+		Overrides: []v1.ClusterOverride{{Clusters: []string{"b"}, ResourceSelectors: []v1.ResourceSelector{{Kind: "ConfigMap", Name: "cfg"}},
 			Set:       []v1.FieldOverride{{Path: "data.tier", Value: json.RawMessage(`"premium"`)}},
 			JSONPatch: []v1.JSONPatchOperation{{Op: "add", Path: "/metadata/labels", Value: json.RawMessage(`{"site":"b"}`)}}}},
 	}}, "Placement")

@@ -58,10 +58,11 @@ func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cl
 	if err != nil {
 		return pr, nil, err
 	}
+	overrides := fc.overridesFor(pl, s)
 	var works []*v1.Work
 	for _, cl := range clusters {
 		// Overrides first: they must not change a cluster's share.
-		manifest, err := placement.Render(base, pl.Spec.Overrides, cl)
+		manifest, err := placement.Render(base, overrides, cl)
 		if err != nil {
 			return pr, nil, err
 		}
@@ -95,6 +96,23 @@ func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cl
 	}
 	slices.SortStableFunc(pr.Clusters, func(a, b v1.ClusterShare) int { return cmpStart(a.OrdinalStart, b.OrdinalStart) })
 	return pr, works, nil
+}
+
+// overridesFor is the placement's overrides with those whose resource
+// selectors do not select s blanked (an override with no cluster never
+// applies), so that errors keep the override's index.
+func (fc *Controller) overridesFor(pl *v1.Placement, s selected) []v1.ClusterOverride {
+	out := make([]v1.ClusterOverride, len(pl.Spec.Overrides))
+	m := s.obj.GetObjectMeta()
+	for i, o := range pl.Spec.Overrides {
+		if len(o.ResourceSelectors) == 0 || slices.ContainsFunc(o.ResourceSelectors, func(rs v1.ResourceSelector) bool {
+			k, ok := fc.c.Registry().Lookup(rs.Kind)
+			return ok && k.Kind == s.kind.Kind && selects(rs, m)
+		}) {
+			out[i] = o
+		}
+	}
+	return out
 }
 
 func cmpStart(a, b *int32) int {
