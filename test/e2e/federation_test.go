@@ -286,6 +286,16 @@ func TestFederationEndToEnd(t *testing.T) {
 				len(pods.Items)+len(sets.Items)+len(svcs.Items)+len(deps.Items) == 0
 		})
 	}
+
+	// A member leaves: its Cluster goes from the federation.
+	k.mustRun("", "--context", members[2].context, "federation", "unjoin")
+	testcluster.Eventually(t, time.Minute, "us-1 gone from the federation", func() bool {
+		_, err := client.For[*v1.Cluster](fed, "").Get(ctx, "us-1")
+		return v1.IsNotFound(err)
+	})
+	if out := k.mustRun("", "--context", "fed", "federation", "status"); strings.Contains(out, "us-1") || !strings.Contains(out, "eu-2") {
+		t.Errorf("federation status after us-1 left:\n%s", out)
+	}
 }
 
 // readHistory is each pet's start time, from the lines the pets append.
