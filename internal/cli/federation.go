@@ -43,9 +43,10 @@ federation is unreachable.
 
 func newFederationTokenCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token",
-		Short: "Make join tokens for member clusters",
-		Args:  cobra.NoArgs,
+		Use:     "token",
+		Short:   "Make join tokens for member clusters",
+		Example: `  TOKEN=$(kennel --context fed federation token create --cluster eu-1)`,
+		Args:    cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var req tokenRequest
