@@ -183,3 +183,28 @@ func NewControllerRef(owner Object, kind *Kind) *OwnerReference {
 		BlockOwnerDeletion: &b,
 	}
 }
+
+// ToleratesTaint reports whether any of tolerations tolerates taint, with
+// Kubernetes' matching: an empty effect matches every effect, an empty key
+// with Exists every key, and Equal (the default operator) compares values.
+// Nodes' taints repel pods, clusters' taints repel Placements.
+func ToleratesTaint(tolerations []Toleration, taint *Taint) bool {
+	for i := range tolerations {
+		t := &tolerations[i]
+		if t.Effect != "" && t.Effect != taint.Effect {
+			continue
+		}
+		if t.Key != "" && t.Key != taint.Key {
+			continue
+		}
+		switch t.Operator {
+		case TolerationOpExists:
+			return true
+		case "", TolerationOpEqual:
+			if t.Value == taint.Value {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -47,7 +47,7 @@ func newFederationTokenCommand(g *globalOptions) *cobra.Command {
 		Short:   "Make join tokens for member clusters",
 		Example: `  TOKEN=$(kennel --context fed federation token create --cluster eu-1)`,
 		Args:    cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var req tokenRequest
 	var ttl time.Duration

@@ -145,7 +145,7 @@ func (f *filter) reject(c *v1.Cluster) string {
 	}
 	for i := range c.Spec.Taints {
 		t := &c.Spec.Taints[i]
-		if t.Effect != v1.TaintEffectPreferNoSchedule && !tolerates(f.tolerations, t) {
+		if t.Effect != v1.TaintEffectPreferNoSchedule && !v1.ToleratesTaint(f.tolerations, t) {
 			return fmt.Sprintf(reasonTaintFormat, t.Key, t.Value)
 		}
 	}
@@ -160,33 +160,8 @@ func (f *filter) reject(c *v1.Cluster) string {
 func (f *filter) repelled(c *v1.Cluster) bool {
 	for i := range c.Spec.Taints {
 		t := &c.Spec.Taints[i]
-		if t.Effect == v1.TaintEffectPreferNoSchedule && !tolerates(f.tolerations, t) {
+		if t.Effect == v1.TaintEffectPreferNoSchedule && !v1.ToleratesTaint(f.tolerations, t) {
 			return true
-		}
-	}
-	return false
-}
-
-// tolerates reports whether any of tolerations tolerates taint, with
-// Kubernetes' matching (as the scheduler's TaintToleration plugin): an
-// empty effect matches every effect, an empty key with Exists every key,
-// and Equal (the default operator) compares values.
-func tolerates(tolerations []v1.Toleration, taint *v1.Taint) bool {
-	for i := range tolerations {
-		t := &tolerations[i]
-		if t.Effect != "" && t.Effect != taint.Effect {
-			continue
-		}
-		if t.Key != "" && t.Key != taint.Key {
-			continue
-		}
-		switch t.Operator {
-		case v1.TolerationOpExists:
-			return true
-		case "", v1.TolerationOpEqual:
-			if t.Value == taint.Value {
-				return true
-			}
 		}
 	}
 	return false

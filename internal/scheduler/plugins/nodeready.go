@@ -29,7 +29,7 @@ func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod,
 		return nil
 	}
 	notReady := v1.Taint{Key: v1.TaintNodeNotReady, Effect: v1.TaintEffectNoSchedule}
-	if tolerates(pod.Spec.Tolerations, &notReady) {
+	if v1.ToleratesTaint(pod.Spec.Tolerations, &notReady) {
 		return nil
 	}
 	return framework.NewStatus(framework.Unschedulable, ReasonNodeNotReady)

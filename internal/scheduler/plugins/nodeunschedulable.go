@@ -29,7 +29,7 @@ func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod 
 		return nil
 	}
 	cordon := v1.Taint{Key: v1.TaintNodeUnschedulable, Effect: v1.TaintEffectNoSchedule}
-	if tolerates(pod.Spec.Tolerations, &cordon) {
+	if v1.ToleratesTaint(pod.Spec.Tolerations, &cordon) {
 		return nil
 	}
 	return framework.NewStatus(framework.Unschedulable, ReasonNodeUnschedulable)

@@ -42,7 +42,7 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *v
 		if t.Effect != v1.TaintEffectNoSchedule && t.Effect != v1.TaintEffectNoExecute {
 			continue
 		}
-		if !tolerates(pod.Spec.Tolerations, t) {
+		if !v1.ToleratesTaint(pod.Spec.Tolerations, t) {
 			return framework.NewStatus(framework.Unschedulable, UntoleratedTaintReason(t))
 		}
 	}
@@ -65,7 +65,7 @@ func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *v1
 	var count int64
 	for i := range n.Node.Spec.Taints {
 		t := &n.Node.Spec.Taints[i]
-		if t.Effect == v1.TaintEffectPreferNoSchedule && !tolerates(tols, t) {
+		if t.Effect == v1.TaintEffectPreferNoSchedule && !v1.ToleratesTaint(tols, t) {
 			count++
 		}
 	}
@@ -77,30 +77,6 @@ func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *v1
 func (TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1.Pod, scores []framework.NodeScore) *framework.Status {
 	normalize(scores, true)
 	return nil
-}
-
-// tolerates reports whether any of tolerations tolerates taint, with
-// Kubernetes' matching: an empty effect matches every effect, an empty key
-// with Exists every key, and Equal (the default operator) compares values.
-func tolerates(tolerations []v1.Toleration, taint *v1.Taint) bool {
-	for i := range tolerations {
-		t := &tolerations[i]
-		if t.Effect != "" && t.Effect != taint.Effect {
-			continue
-		}
-		if t.Key != "" && t.Key != taint.Key {
-			continue
-		}
-		switch t.Operator {
-		case v1.TolerationOpExists:
-			return true
-		case "", v1.TolerationOpEqual:
-			if t.Value == taint.Value {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // normalize scales scores to MinNodeScore..MaxNodeScore by the highest

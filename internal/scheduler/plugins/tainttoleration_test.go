@@ -26,7 +26,7 @@ func TestTolerates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tolerates([]v1.Toleration{tt.tol}, &taint); got != tt.want {
+			if got := v1.ToleratesTaint([]v1.Toleration{tt.tol}, &taint); got != tt.want {
 				t.Fatalf("tolerates = %v, want %v", got, tt.want)
 			}
 		})
