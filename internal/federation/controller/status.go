@@ -105,6 +105,7 @@ func (fc *Controller) sumStatus(ctx context.Context, kind, ns, name string, work
 		applied = applied && w.Status.AppliedGeneration == w.Generation
 	}
 	m := o.GetObjectMeta()
+	var up v1.Object
 	switch t := o.(type) {
 	case *v1.PetSet:
 		st := t.Status
@@ -113,13 +114,11 @@ func (fc *Controller) sumStatus(ctx context.Context, kind, ns, name string, work
 		if applied {
 			st.ObservedGeneration = m.Generation
 		}
-		if equalJSON(st, t.Status) {
-			return nil
+		if !equalJSON(st, t.Status) {
+			c := v1.Clone(t)
+			c.Status = st
+			up = c
 		}
-		up := v1.Clone(t)
-		up.Status = st
-		_, err := client.For[*v1.PetSet](fc.c, ns).UpdateStatus(ctx, up)
-		return ignoreGone(err)
 	case *v1.Deployment:
 		st := t.Status
 		st.Replicas, st.ReadyReplicas, st.UpdatedReplicas, st.AvailableReplicas = sum.Replicas, sum.ReadyReplicas, sum.UpdatedReplicas, sum.AvailableReplicas
@@ -127,15 +126,18 @@ func (fc *Controller) sumStatus(ctx context.Context, kind, ns, name string, work
 		if applied {
 			st.ObservedGeneration = m.Generation
 		}
-		if equalJSON(st, t.Status) {
-			return nil
+		if !equalJSON(st, t.Status) {
+			c := v1.Clone(t)
+			c.Status = st
+			up = c
 		}
-		up := v1.Clone(t)
-		up.Status = st
-		_, err := client.For[*v1.Deployment](fc.c, ns).UpdateStatus(ctx, up)
-		return ignoreGone(err)
 	}
-	return nil
+	if up == nil {
+		return nil
+	}
+	k, _ := fc.c.Registry().ByKind(kind)
+	_, err := client.ForKind(fc.c, k, ns).UpdateStatus(ctx, up)
+	return ignoreGone(err)
 }
 
 func equalJSON(a, b any) bool {
