@@ -17,14 +17,19 @@ func (fc *Controller) syncCluster(ctx context.Context, name string) error {
 	nss := client.For[*v1.Namespace](fc.c, "")
 	if !ok {
 		// Unjoined: its Works go with its namespace.
+		fc.memberNS.Delete(name)
 		_, err := nss.Delete(ctx, v1.MemberNamespace(name), client.DeleteOptions{})
 		if err != nil && !v1.IsNotFound(err) {
 			return fmt.Errorf("federation controller: delete namespace of cluster %s: %w", name, err)
 		}
 		return nil
 	}
-	if _, err := nss.Create(ctx, &v1.Namespace{ObjectMeta: v1.ObjectMeta{Name: v1.MemberNamespace(name)}}); err != nil && !v1.IsAlreadyExists(err) {
-		return fmt.Errorf("federation controller: namespace of cluster %s: %w", name, err)
+	if _, made := fc.memberNS.Load(name); !made {
+		_, err := nss.Create(ctx, &v1.Namespace{ObjectMeta: v1.ObjectMeta{Name: v1.MemberNamespace(name)}})
+		if err != nil && !v1.IsAlreadyExists(err) {
+			return fmt.Errorf("federation controller: namespace of cluster %s: %w", name, err)
+		}
+		fc.memberNS.Store(name, true)
 	}
 	now := fc.clock.Now()
 	renewed, expires := fc.lastRenewal(name)

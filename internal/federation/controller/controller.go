@@ -78,17 +78,15 @@ type Controller struct {
 	placementQ *controller.Controller
 	statusQ    *controller.Controller
 
-	// applied remembers the last propagation of each placement, so the
-	// next one knows where PetSet ordinals were (until the status write
-	// of that propagation is seen).
-	mu      sync.Mutex
-	applied map[string]*v1.PlacementStatus
+	// memberNS remembers the members whose namespace of Works exists.
+	memberNS sync.Map
 }
 
 // Indexes of the Work informer.
 const (
 	bySource    = "source"    // Kind/namespace/name of the federated object
 	byPlacement = "placement" // namespace/name of the Placement
+	bySelector  = "selector"  // of a Placement: Kind/ns, Kind/ns/name or Kind/ns/* (label selector)
 )
 
 // New builds the federation controllers.
@@ -107,8 +105,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	log := cfg.Logger.With("component", "federation-controller")
 	fc := &Controller{cfg: cfg, c: cfg.Client, log: log, clock: cfg.Clock, objects: map[string]*client.Informer[v1.Object]{},
-		applied: map[string]*v1.PlacementStatus{},
-		events:  &events.Recorder{Client: cfg.Client, Component: "federation-controller", OffNode: true, Clock: cfg.Clock, Logger: log}}
+		events: &events.Recorder{Client: cfg.Client, Component: "federation-controller", OffNode: true, Clock: cfg.Clock, Logger: log}}
 	var err error
 	if fc.clusterQ, err = controller.New("federation-cluster", fc.syncCluster, controller.Options{Logger: log, Clock: cfg.Clock}); err != nil {
 		return nil, err
@@ -133,6 +130,22 @@ func (fc *Controller) newInformers() {
 	fc.works.AddIndexer(bySource, func(w *v1.Work) []string { return []string{sourceKey(w.Spec.Source)} })
 	fc.works.AddIndexer(byPlacement, func(w *v1.Work) []string {
 		return []string{w.Spec.Source.Namespace + "/" + w.Spec.Placement}
+	})
+	fc.placements.AddIndexer(bySelector, func(p *v1.Placement) []string {
+		var out []string
+		for _, rs := range p.Spec.ResourceSelectors {
+			k, ok := c.Registry().Lookup(rs.Kind)
+			if !ok {
+				continue
+			}
+			out = append(out, k.Kind+"/"+p.Namespace)
+			if rs.Name != "" {
+				out = append(out, k.Kind+"/"+p.Namespace+"/"+rs.Name)
+			} else {
+				out = append(out, k.Kind+"/"+p.Namespace+"/*")
+			}
+		}
+		return out
 	})
 	for _, kind := range federatedKinds {
 		k, _ := c.Registry().ByKind(kind)

@@ -36,13 +36,19 @@ func (fc *Controller) wireHandlers() {
 			fc.clusterQ.Enqueue(l.Name)
 		}
 	}))
-	fc.placements.AddHandler(onAny(func(obj any) {
-		if p, ok := obj.(*v1.Placement); ok {
-			fc.placementQ.Enqueue(p.Namespace + "/" + p.Name) // it may be gone
-			// Placements of the namespace may conflict with this one.
-			fc.enqueueAllPlacements(p.Namespace)
-		}
-	}))
+	fc.placements.AddHandler(client.HandlerFuncs{
+		AddFunc:    func(obj any) { fc.placementChanged(obj, true) },
+		DeleteFunc: func(obj any) { fc.placementChanged(obj, true) },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, _ := oldObj.(*v1.Placement)
+			n, _ := newObj.(*v1.Placement)
+			spec := o == nil || n == nil || o.Generation != n.Generation || !reflect.DeepEqual(o.Spec, n.Spec)
+			if spec && o != nil {
+				fc.placementChanged(oldObj, true) // the objects it no longer selects
+			}
+			fc.placementChanged(newObj, spec)
+		},
+	})
 	fc.works.AddHandler(onAny(func(obj any) {
 		if w, ok := obj.(*v1.Work); ok {
 			fc.placementQ.Enqueue(w.Spec.Source.Namespace + "/" + w.Spec.Placement)
@@ -50,14 +56,52 @@ func (fc *Controller) wireHandlers() {
 		}
 	}))
 	for kind, inf := range fc.objects {
-		inf.AddHandler(onAny(func(obj any) {
+		enqueue := func(obj any) {
 			if o, ok := obj.(v1.Object); ok {
 				m := o.GetObjectMeta()
-				fc.enqueueAllPlacements(m.Namespace)
+				for _, p := range fc.selecting(kind, m.Namespace, m.Name) {
+					fc.placementQ.Enqueue(p.Namespace + "/" + p.Name)
+				}
 				fc.statusQ.Enqueue(sourceKey(v1.ObjectReference{Kind: kind, Namespace: m.Namespace, Name: m.Name}))
 			}
-		}))
+		}
+		inf.AddHandler(client.HandlerFuncs{AddFunc: enqueue, DeleteFunc: enqueue,
+			UpdateFunc: func(_, newObj any) { enqueue(newObj) }})
 	}
+}
+
+// placementChanged enqueues the placement and, when its spec changed
+// (or it came or went), the placements that may select the same objects.
+func (fc *Controller) placementChanged(obj any, spec bool) {
+	p, ok := obj.(*v1.Placement)
+	if !ok {
+		return
+	}
+	fc.placementQ.Enqueue(p.Namespace + "/" + p.Name)
+	if !spec {
+		return
+	}
+	for _, rs := range p.Spec.ResourceSelectors {
+		k, ok := fc.c.Registry().Lookup(rs.Kind)
+		if !ok {
+			continue
+		}
+		var peers []*v1.Placement
+		if rs.Name != "" {
+			peers = fc.selecting(k.Kind, p.Namespace, rs.Name)
+		} else {
+			peers = fc.placements.ByIndex(bySelector, k.Kind+"/"+p.Namespace)
+		}
+		for _, q := range peers {
+			fc.placementQ.Enqueue(q.Namespace + "/" + q.Name)
+		}
+	}
+}
+
+// selecting are the placements that may select object kind ns/name: by
+// its name or by a label selector.
+func (fc *Controller) selecting(kind, ns, name string) []*v1.Placement {
+	return append(fc.placements.ByIndex(bySelector, kind+"/"+ns+"/"+name), fc.placements.ByIndex(bySelector, kind+"/"+ns+"/*")...)
 }
 
 // enqueueAllPlacements enqueues the placements of ns ("": all).

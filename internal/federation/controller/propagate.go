@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,7 +113,14 @@ func (fc *Controller) selectObjects(pl *v1.Placement) ([]selected, map[string]st
 			return nil, nil, &planError{v1.PlacementPropagated, ReasonUnsupportedKind,
 				fmt.Sprintf("spec.resourceSelectors[%d].apiVersion: %s is not served as %s (one of %s)", i, rs.APIVersion, kind.Kind, strings.Join(kind.APIVersions, ", "))}
 		}
-		for _, o := range fc.objects[kind.Kind].List() {
+		candidates := fc.objects[kind.Kind].List()
+		if rs.Name != "" {
+			candidates = nil
+			if o, ok := fc.objects[kind.Kind].Get(pl.Namespace + "/" + rs.Name); ok {
+				candidates = append(candidates, o)
+			}
+		}
+		for _, o := range candidates {
 			m := o.GetObjectMeta()
 			if m.Namespace != pl.Namespace || m.DeletionTimestamp != nil || !selects(rs, m) {
 				continue
@@ -139,8 +147,8 @@ func (fc *Controller) selectObjects(pl *v1.Placement) ([]selected, map[string]st
 // places it, so a new conflicting Placement never disturbs what runs.
 func (fc *Controller) olderPlacements(pl *v1.Placement, kind *v1.Kind, m *v1.ObjectMeta) []string {
 	var out []string
-	for _, p := range fc.placements.List() {
-		if p.Namespace != pl.Namespace || p.Name == pl.Name || !older(p, pl) {
+	for _, p := range fc.selecting(kind.Kind, pl.Namespace, m.Name) {
+		if p.Namespace != pl.Namespace || p.Name == pl.Name || !older(p, pl) || slices.Contains(out, p.Name) {
 			continue
 		}
 		for _, rs := range p.Spec.ResourceSelectors {
@@ -188,8 +196,11 @@ func (fc *Controller) writeWorks(ctx context.Context, desired map[string]*v1.Wor
 }
 
 func sameWork(cur, w *v1.Work) bool {
-	return cur.Spec.Cluster == w.Spec.Cluster && cur.Spec.Source == w.Spec.Source && cur.Spec.Placement == w.Spec.Placement &&
-		cur.Annotations[AnnotationOrdinals] == w.Annotations[AnnotationOrdinals] && sameJSON(cur.Spec.Manifest, w.Spec.Manifest)
+	if cur.Spec.Cluster != w.Spec.Cluster || cur.Spec.Source != w.Spec.Source || cur.Spec.Placement != w.Spec.Placement ||
+		cur.Annotations[AnnotationOrdinals] != w.Annotations[AnnotationOrdinals] {
+		return false
+	}
+	return bytes.Equal(cur.Spec.Manifest, w.Spec.Manifest) || sameJSON(cur.Spec.Manifest, w.Spec.Manifest)
 }
 
 // deleteWorks deletes works, but none that keep names.
