@@ -24,6 +24,10 @@ type Config struct {
 	CompactionInterval time.Duration
 	// QuotaBackendBytes caps the embedded etcd database size (0: etcd's default).
 	QuotaBackendBytes int64
+	// NoFsync makes the embedded etcd skip fsync: a power cut then loses
+	// data. For tests only, whose data need not survive one and which a
+	// slow shared disk would otherwise stall.
+	NoFsync bool
 	// DialTimeout bounds connecting to an external etcd.
 	DialTimeout time.Duration
 	// Logger receives the store's own messages.

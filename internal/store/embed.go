@@ -24,6 +24,7 @@ func (s *Store) startEmbedded(ctx context.Context) error {
 	cfg := embed.NewConfig()
 	cfg.Name = "kennel"
 	cfg.Dir = s.cfg.DataDir
+	cfg.UnsafeNoFsync = s.cfg.NoFsync
 	cfg.LogLevel = "error"
 	cfg.LogOutputs = []string{filepath.Join(s.cfg.DataDir, "etcd.log")}
 	sock, err := socketPath(s.cfg.DataDir)

@@ -38,7 +38,7 @@ func StartWith(t testing.TB, tune func(*apiserver.Config)) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	st, err := store.Start(ctx, store.Config{DataDir: filepath.Join(dir, "etcd"), CompactionInterval: -1})
+	st, err := store.Start(ctx, store.Config{DataDir: filepath.Join(dir, "etcd"), CompactionInterval: -1, NoFsync: true})
 	if err != nil {
 		t.Fatalf("testcluster: start store: %v", err)
 	}

@@ -34,7 +34,7 @@ func newEnv(t *testing.T) *env {
 // run starts the controller; it stops when the test ends.
 func (e *env) run() {
 	e.t.Helper()
-	c, err := nodeipam.New(e.tc.Admin, nil, controller.Options{})
+	c, err := nodeipam.New(e.tc.Admin, testcluster.FailureLog(e.t, 100), controller.Options{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
