@@ -1,6 +1,10 @@
 package v1
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Namespaces of a federation control plane.
 const (
@@ -224,18 +228,76 @@ type FailoverPolicyType string
 const (
 	// FailoverNever leaves a failed cluster's workloads where they are.
 	FailoverNever FailoverPolicyType = "Never"
-	// FailoverAutomatic re-places them after fencing (the failure-handling
-	// work; not accepted yet).
+	// FailoverAutomatic re-places a failed cluster's share elsewhere: pets
+	// only after they are fenced (stopped) in the failed cluster, stateless
+	// replicas after GracePeriod.
 	FailoverAutomatic FailoverPolicyType = "Automatic"
+)
+
+// Defaults of a FailoverPolicy.
+const (
+	DefaultFencingPeriod = 15 * time.Second
+	DefaultGracePeriod   = 30 * time.Second
 )
 
 // FailoverPolicy says what happens when a cluster fails.
 type FailoverPolicy struct {
 	Policy FailoverPolicyType `json:"policy,omitempty"`
+	// FencingPeriod is how long a member may go without renewing its
+	// membership before it stops its pets of this placement (default
+	// 15 s); the federation moves them only after that plus a clock-drift
+	// margin.
+	FencingPeriod *Duration `json:"fencingPeriod,omitempty"`
+	// GracePeriod is how long after a member's last renewal the replicas
+	// of stateless workloads are divided among the other clusters
+	// (default 30 s).
+	GracePeriod *Duration `json:"gracePeriod,omitempty"`
+}
+
+// Fencing is the fencing period, defaulted.
+func (f *FailoverPolicy) Fencing() time.Duration {
+	if f == nil || f.FencingPeriod == nil {
+		return DefaultFencingPeriod
+	}
+	return f.FencingPeriod.Duration
+}
+
+// Grace is the grace period, defaulted.
+func (f *FailoverPolicy) Grace() time.Duration {
+	if f == nil || f.GracePeriod == nil {
+		return DefaultGracePeriod
+	}
+	return f.GracePeriod.Duration
+}
+
+// Duration is a time.Duration written as a Go duration string ("15s").
+type Duration struct {
+	time.Duration
+}
+
+// MarshalJSON writes "15s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration.String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"15s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (such as 15s or 1m30s)", s)
+	}
+	d.Duration = v
+	return nil
 }
 
 // The conditions of a Placement.
 const (
+	// PlacementFailoverBlocked is True while a failed cluster's share
+	// cannot be moved (no eligible cluster, or too many clusters failed
+	// at once), with the reason.
+	PlacementFailoverBlocked = "FailoverBlocked"
 	// PlacementScheduled is True when clusters were chosen for every
 	// selected object.
 	PlacementScheduled = "Scheduled"
@@ -404,3 +466,30 @@ const (
 	JoinRegion = "region"
 	JoinZones  = "zones"
 )
+
+// Fencing (failover Automatic): the names the federation, a member's
+// federation agent and its node agents agree on.
+const (
+	// LabelFenced ("true") on a pod (template) of a workload whose
+	// Placement fails over automatically: its pods are stopped in a
+	// member cut off from the federation for longer than their
+	// AnnotationFencingPeriod (a Go duration).
+	LabelFenced             = "kennel.io/fenced"
+	AnnotationFencingPeriod = "kennel.io/fencing-period"
+	// FenceConfigMap (in a member's NamespaceSystem) holds, under
+	// FenceRenewed, when the member last renewed its membership with a
+	// fresh view of its Works (RFC 3339, nanoseconds): fenceable pods run
+	// until that plus their fencing period.
+	FenceConfigMap = "kennel-federation-fence"
+	FenceRenewed   = "renewed"
+	// AnnotationFencedByFederation on a member's Lease: the federation
+	// took shares away from the member while it was cut off (set with a
+	// compare-and-swap on the expired Lease, so a member that renewed
+	// meanwhile keeps them).
+	AnnotationFencedByFederation = "kennel.io/fenced-by-federation"
+)
+
+// AnnotationFenceClaim on a Work: the claim (AnnotationFencedByFederation)
+// of its member's Lease that the federation has decided about; a member
+// lifts the fence of a Work only once it carries its Lease's claim.
+const AnnotationFenceClaim = "kennel.io/fence-claim"

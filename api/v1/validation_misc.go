@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -314,8 +315,10 @@ func validatePlacement(pl *Placement) FieldErrors {
 	if f := pl.Spec.Failover; f != nil {
 		q := p.Child("failover").Child("policy")
 		errs = append(errs, optionalEnum(q, f.Policy, FailoverNever, FailoverAutomatic)...)
-		if f.Policy == FailoverAutomatic {
-			errs = append(errs, NotSupported(q.String(), f.Policy, string(FailoverNever)))
+		for name, d := range map[string]*Duration{"fencingPeriod": f.FencingPeriod, "gracePeriod": f.GracePeriod} {
+			if d != nil && d.Duration < time.Second {
+				errs = append(errs, Invalid(p.Child("failover").Child(name).String(), d.Duration.String(), "must be at least 1s"))
+			}
 		}
 	}
 	return errs

@@ -3,6 +3,7 @@ package v1
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -285,7 +286,10 @@ func TestValidateOtherKinds(t *testing.T) {
 			{"patch path not a pointer", func(p *Placement) {
 				p.Spec.Overrides = []ClusterOverride{{Clusters: []string{"a"}, JSONPatch: []JSONPatchOperation{{Op: "remove", Path: "spec"}}}}
 			}, []string{"spec.overrides[0].jsonPatch[0].path"}},
-			{"automatic failover not yet", func(p *Placement) { p.Spec.Failover = &FailoverPolicy{Policy: FailoverAutomatic} }, []string{"spec.failover.policy"}},
+			{"automatic failover", func(p *Placement) { p.Spec.Failover = &FailoverPolicy{Policy: FailoverAutomatic} }, nil},
+			{"fencing period too short", func(p *Placement) {
+				p.Spec.Failover = &FailoverPolicy{Policy: FailoverAutomatic, FencingPeriod: &Duration{time.Millisecond}}
+			}, []string{"spec.failover.fencingPeriod"}},
 		})
 	})
 }

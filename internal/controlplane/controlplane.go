@@ -83,6 +83,12 @@ type Federation struct {
 	// ClusterGracePeriod is how long a member's membership Lease may go
 	// unrenewed before it is NotReady (default 20 s).
 	ClusterGracePeriod time.Duration
+	// DriftMargin is added to a Placement's fencing period before a
+	// silent member's pets are given to others (default 5 s);
+	// MaxFailedShare stops automatic failover when more than that share
+	// of the members failed at once (default 0.5).
+	DriftMargin    time.Duration
+	MaxFailedShare float64
 }
 
 // Validate checks the configuration without side effects.

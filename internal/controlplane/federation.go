@@ -61,7 +61,8 @@ func (cp *ControlPlane) runFederationControllers(ctx context.Context, c *client.
 		{"garbage collector", func() (runner, error) { return garbagecollector.New(c, log, controller.Options{Workers: 2}) }},
 		{"namespace", func() (runner, error) { return namespace.New(c, log, controller.Options{}) }},
 		{"federation", func() (runner, error) {
-			return fedcontroller.New(fedcontroller.Config{Client: c, Federation: f.Name, Domain: f.Domain, ClusterGracePeriod: f.ClusterGracePeriod, Logger: log})
+			return fedcontroller.New(fedcontroller.Config{Client: c, Federation: f.Name, Domain: f.Domain, ClusterGracePeriod: f.ClusterGracePeriod,
+				DriftMargin: f.DriftMargin, MaxFailedShare: f.MaxFailedShare, Logger: log})
 		}},
 	})
 }

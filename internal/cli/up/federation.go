@@ -68,4 +68,12 @@ func addFederationFlags(cmd *cobra.Command, o *options) {
 	f.StringVar(&o.domain, "domain", "", "the federation's DNS domain")
 	f.DurationVar(&o.clusterGrace, "cluster-grace-period", 0, "how long a member may go without renewing its membership before it is NotReady (default 20s)")
 	f.DurationVar(&o.federationTTL, "federation-dns-ttl", 30*time.Second, "TTL of federated DNS records")
+	addFailoverFlags(cmd, o)
+}
+
+// addFailoverFlags adds the federation's automatic failover settings.
+func addFailoverFlags(cmd *cobra.Command, o *options) {
+	f := cmd.Flags()
+	f.DurationVar(&o.driftMargin, "failover-drift-margin", 5*time.Second, "added to a Placement's fencing period before a silent member's pets are started elsewhere: covers clock drift and the member's time to stop them")
+	f.Float64Var(&o.maxFailedShare, "failover-max-failed-share", 0.5, "no automatic failover while more than this share of the members has failed at once")
 }

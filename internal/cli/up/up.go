@@ -60,6 +60,8 @@ type options struct {
 	federation, domain string
 	clusterGrace       time.Duration
 	federationTTL      time.Duration
+	driftMargin        time.Duration
+	maxFailedShare     float64
 }
 
 // NewUpCommand builds `kennel up`.
@@ -135,6 +137,7 @@ token (kennel token create --role node).`,
 	f.StringVar(&o.domain, "domain", "", "the federation's DNS domain (with --federation)")
 	f.DurationVar(&o.clusterGrace, "cluster-grace-period", 0, "with --federation: how long a member may go without renewing its membership before it is NotReady (default 20s)")
 	f.DurationVar(&o.federationTTL, "federation-dns-ttl", 30*time.Second, "TTL of federated DNS records")
+	addFailoverFlags(cmd, o)
 	return cmd
 }
 
@@ -223,7 +226,8 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 		if o.nodes > 0 {
 			return fmt.Errorf("--nodes %d: a federation control plane runs no nodes", o.nodes)
 		}
-		fed = &controlplane.Federation{Name: o.federation, Domain: o.domain, ClusterGracePeriod: o.clusterGrace}
+		fed = &controlplane.Federation{Name: o.federation, Domain: o.domain, ClusterGracePeriod: o.clusterGrace,
+			DriftMargin: o.driftMargin, MaxFailedShare: o.maxFailedShare}
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,

@@ -33,6 +33,13 @@ type Config struct {
 	Federation, Domain string
 	// ClusterGracePeriod: see DefaultClusterGracePeriod.
 	ClusterGracePeriod time.Duration
+	// DriftMargin is added to a Placement's fencing period before a
+	// silent member's pets are given to others: it covers the clocks'
+	// drift and the member's time to stop them (default 5 s).
+	DriftMargin time.Duration
+	// MaxFailedShare: when more than this share of the members has failed
+	// at once, nothing fails over (default 0.5).
+	MaxFailedShare float64
 	// Clock is the time source; nil is the system clock.
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -49,6 +56,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Domain == "" {
 		errs = append(errs, errors.New("federation controller: config.Domain: required"))
+	}
+	if c.MaxFailedShare < 0 || c.MaxFailedShare > 1 {
+		errs = append(errs, errors.New("federation controller: config.MaxFailedShare: must be between 0 and 1"))
+	}
+	if c.DriftMargin < 0 {
+		errs = append(errs, errors.New("federation controller: config.DriftMargin: must not be negative"))
 	}
 	if c.ClusterGracePeriod < 0 {
 		errs = append(errs, errors.New("federation controller: config.ClusterGracePeriod: must not be negative"))
@@ -80,6 +93,9 @@ type Controller struct {
 
 	// memberNS remembers the members whose namespace of Works exists.
 	memberNS sync.Map
+	// started is when Run started: a member's silence is counted from no
+	// earlier than that.
+	started time.Time
 }
 
 // Indexes of the Work informer.
@@ -102,6 +118,12 @@ func New(cfg Config) (*Controller, error) {
 	}
 	if cfg.ClusterGracePeriod == 0 {
 		cfg.ClusterGracePeriod = DefaultClusterGracePeriod
+	}
+	if cfg.DriftMargin == 0 {
+		cfg.DriftMargin = DefaultDriftMargin
+	}
+	if cfg.MaxFailedShare == 0 {
+		cfg.MaxFailedShare = DefaultMaxFailedShare
 	}
 	log := cfg.Logger.With("component", "federation-controller")
 	fc := &Controller{cfg: cfg, c: cfg.Client, log: log, clock: cfg.Clock, objects: map[string]*client.Informer[v1.Object]{},
@@ -156,6 +178,7 @@ func (fc *Controller) newInformers() {
 
 // Run runs the controllers until ctx ends.
 func (fc *Controller) Run(ctx context.Context) {
+	fc.started = fc.clock.Now()
 	var wg sync.WaitGroup
 	infs := []interface {
 		Run(context.Context)

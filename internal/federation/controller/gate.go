@@ -11,6 +11,9 @@ type gateState struct {
 	delivered int32
 	// reported is what the member says of its PetSet.
 	reported replicaStatus
+	// failed: the cluster has failed and its pets were given to others;
+	// they are fenced there, whatever it last reported.
+	failed bool
 }
 
 // gate says how many replicas each cluster is given now. Without
@@ -23,7 +26,7 @@ func gate(states []gateState, ordered bool) []int32 {
 	out := make([]int32, len(states))
 	for i, s := range states {
 		out[i] = max(s.delivered, 0)
-		if !ordered {
+		if !ordered || s.failed {
 			out[i] = s.target
 		}
 	}
@@ -50,6 +53,9 @@ func gate(states []gateState, ordered bool) []int32 {
 	}
 	settled := func(j int) bool { // at target, as reported
 		r := states[j].reported
+		if states[j].failed {
+			return true
+		}
 		if out[j] != states[j].target {
 			return false
 		}

@@ -22,6 +22,11 @@ type env struct {
 
 func start(t *testing.T, grace time.Duration) *env {
 	t.Helper()
+	return startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = grace })
+}
+
+func startWith(t *testing.T, tune func(*fed.Config)) *env {
+	t.Helper()
 	tc := testcluster.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -31,7 +36,9 @@ func start(t *testing.T, grace time.Duration) *env {
 			t.Fatal(err)
 		}
 	}
-	fc, err := fed.New(fed.Config{Client: e.c, Federation: "fed", Domain: "example.com", ClusterGracePeriod: grace, Logger: testcluster.FailureLog(t, 200)})
+	cfg := fed.Config{Client: e.c, Federation: "fed", Domain: "example.com", Logger: testcluster.FailureLog(t, 200)}
+	tune(&cfg)
+	fc, err := fed.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

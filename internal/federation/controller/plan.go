@@ -15,22 +15,23 @@ import (
 // plan computes the Works a placement wants (by namespace/name) and its
 // status. An error is a *planError when the placement cannot be carried
 // out.
-func (fc *Controller) plan(pl *v1.Placement, objs []selected) (map[string]*v1.Work, v1.PlacementStatus, error) {
+func (fc *Controller) plan(pl *v1.Placement, objs []selected) (map[string]*v1.Work, v1.PlacementStatus, *failoverState, error) {
 	key := pl.Namespace + "/" + pl.Name
 	status := v1.PlacementStatus{ObservedGeneration: pl.Generation}
 	var current []string
 	for _, w := range fc.works.ByIndex(byPlacement, key) {
 		current = append(current, w.Spec.Cluster)
 	}
+	fo := fc.failover(pl, current)
 	sel, err := placement.Select(&pl.Spec, fc.clusters.List(), current)
 	if err != nil {
-		return nil, status, &planError{v1.PlacementScheduled, ReasonNoCluster, err.Error()}
+		return nil, status, fo, &planError{v1.PlacementScheduled, ReasonNoCluster, err.Error()}
 	}
 	status.Clusters = sel.Names()
 	desired := map[string]*v1.Work{}
 	var errs []string
 	for _, s := range objs {
-		pr, works, err := fc.planObject(pl, s, sel.Clusters)
+		pr, works, err := fc.planObject(pl, s, sel.Clusters, fo)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s %s: %v", s.kind.Kind, s.obj.GetObjectMeta().Name, err))
 			continue
@@ -41,20 +42,25 @@ func (fc *Controller) plan(pl *v1.Placement, objs []selected) (map[string]*v1.Wo
 		}
 	}
 	if len(errs) > 0 {
-		return nil, status, &planError{v1.PlacementPropagated, ReasonRenderFailed, strings.Join(errs, "; ")}
+		return nil, status, fo, &planError{v1.PlacementPropagated, ReasonRenderFailed, strings.Join(errs, "; ")}
 	}
-	return desired, status, nil
+	return desired, status, fo, nil
 }
 
 // planObject renders one object for each chosen cluster.
-func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cluster) (v1.PlacedResource, []*v1.Work, error) {
+func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cluster, fo *failoverState) (v1.PlacedResource, []*v1.Work, error) {
 	m := s.obj.GetObjectMeta()
 	pr := v1.PlacedResource{APIVersion: s.kind.APIVersions[0], Kind: s.kind.Kind, Name: m.Name}
 	base, err := baseManifest(s.kind, s.obj)
 	if err != nil {
 		return pr, nil, err
 	}
-	shares, err := fc.shares(pl, s, base, clusters)
+	if fo.automatic && s.kind.Kind == "PetSet" {
+		if base, err = markFenceable(base, pl.Spec.Failover.Fencing()); err != nil {
+			return pr, nil, err
+		}
+	}
+	shares, err := fc.shares(pl, s, base, clusters, fo)
 	if err != nil {
 		return pr, nil, err
 	}
@@ -138,7 +144,7 @@ type share struct {
 }
 
 // shares divides a PetSet's or Deployment's replicas among clusters.
-func (fc *Controller) shares(pl *v1.Placement, s selected, base json.RawMessage, clusters []*v1.Cluster) (map[string]share, error) {
+func (fc *Controller) shares(pl *v1.Placement, s selected, base json.RawMessage, clusters []*v1.Cluster, fo *failoverState) (map[string]share, error) {
 	out := map[string]share{}
 	total, policy, start, isPetSet := replicasOf(s.obj)
 	if total < 0 {
@@ -157,6 +163,19 @@ func (fc *Controller) shares(pl *v1.Placement, s selected, base json.RawMessage,
 	names := make([]string, len(clusters))
 	for i, cl := range clusters {
 		names[i] = cl.Name
+	}
+	if !isPetSet && fo.automatic && fo.blocked == "" && len(fo.failedStateless) > 0 {
+		// Stateless replicas leave a failed cluster after the grace
+		// period: no identity, no fencing.
+		clusters = slices.DeleteFunc(slices.Clone(clusters), func(c *v1.Cluster) bool { return fo.failedStateless[c.Name] })
+		names = slices.DeleteFunc(names, func(n string) bool { return fo.failedStateless[n] })
+		for n := range fo.failedStateless {
+			zero := int32(0)
+			out[n] = share{replicas: &zero}
+		}
+		if len(names) == 0 {
+			return out, nil
+		}
 	}
 	var capacity map[string]int64
 	if len(rs.Weights) == 0 {
@@ -180,7 +199,7 @@ func (fc *Controller) shares(pl *v1.Placement, s selected, base json.RawMessage,
 		}
 		return out, nil
 	}
-	return fc.petSetShares(pl, s, names, division, policy, start), nil
+	return fc.petSetShares(pl, s, names, division, policy, start, fo), nil
 }
 
 // replicasOf is spec.replicas of a PetSet or Deployment (-1 otherwise),
@@ -202,7 +221,7 @@ func replicasOf(o v1.Object) (replicas int32, policy v1.PodManagementPolicyType,
 // petSetShares assigns a divided PetSet's ordinals (sticky, from the
 // ranges its Works hold) and gates start-up and scale-down across
 // clusters under OrderedReady.
-func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string, division map[string]int32, policy v1.PodManagementPolicyType, start int32) map[string]share {
+func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string, division map[string]int32, policy v1.PodManagementPolicyType, start int32, fo *failoverState) map[string]share {
 	works := map[string]*v1.Work{}
 	var prev []placement.Range
 	for _, w := range fc.works.ByIndex(bySource, sourceKey(s.ref())) {
@@ -218,6 +237,11 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 	if reassigned {
 		fc.log.Info("ordinals reassigned: a cluster holding some left the placement", "placement", pl.Namespace+"/"+pl.Name, "petset", s.obj.GetObjectMeta().Name)
 	}
+	failed := map[string]bool{}
+	if fo.automatic && fo.blocked == "" {
+		failed = fo.failedPets
+		ranges = fc.failOver(s.obj.GetObjectMeta().Name, ranges, names, start, fo)
+	}
 	targets := map[string]placement.Range{}
 	for _, r := range ranges {
 		targets[r.Cluster] = r
@@ -225,7 +249,8 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 	states := make([]gateState, len(names))
 	for i, n := range names {
 		r, ok := targets[n]
-		st := gateState{cluster: n, target: r.Count, position: r.Start, delivered: deliveredReplicas(works[n]), reported: reportedReplicas(works[n])}
+		st := gateState{cluster: n, target: r.Count, position: r.Start, delivered: deliveredReplicas(works[n]), reported: reportedReplicas(works[n]),
+			failed: failed[n] && r.Count == 0}
 		if !ok {
 			st.position = end(ranges)
 			if w := works[n]; w != nil {

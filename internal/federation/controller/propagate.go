@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -59,8 +60,9 @@ func (fc *Controller) syncPlacement(ctx context.Context, key string) error {
 	objs, skipped, perr := fc.selectObjects(pl)
 	var desired map[string]*v1.Work
 	var status v1.PlacementStatus
+	var fo *failoverState
 	if perr == nil {
-		desired, status, perr = fc.plan(pl, objs)
+		desired, status, fo, perr = fc.plan(pl, objs)
 	}
 	if perr != nil {
 		var pe *planError
@@ -74,6 +76,11 @@ func (fc *Controller) syncPlacement(ctx context.Context, key string) error {
 		for _, w := range fc.works.ByIndex(bySource, k) {
 			keep[w.Namespace+"/"+w.Name] = true // a conflicted object's Works stay as they were
 		}
+	}
+	// A failed member's Lease is claimed before its pets are given to
+	// others; every Work of a claimed member says the claim was decided.
+	if err := fc.stampClaims(ctx, desired, fo); err != nil {
+		return err
 	}
 	if err := fc.writeWorks(ctx, desired); err != nil {
 		return err
@@ -93,7 +100,14 @@ func (fc *Controller) syncPlacement(ctx context.Context, key string) error {
 			fc.events.Record(ctx, pl, "Placement", "kennel.io/v1", v1.EventTypeWarning, ReasonConflict, c.Message)
 		}
 	}
-	return fc.writeStatus(ctx, pl, status, ns)
+	fc.setFailoverStatus(ctx, pl, &status, fo)
+	if err := fc.writeStatus(ctx, pl, status, ns); err != nil {
+		return err
+	}
+	if fo.next > 0 {
+		return controller.RequeueAfter(fo.next + 10*time.Millisecond)
+	}
+	return nil
 }
 
 // selectObjects lists the objects pl selects, minus those another

@@ -1,0 +1,142 @@
+package controller_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	fed "github.com/kennel-dev/kennel/internal/federation/controller"
+)
+
+// automatic is the divided PetSet placement with automatic failover.
+func automatic(fencing time.Duration) *v1.Placement {
+	p := divided(w("a", 2), w("b", 2), w("c", 1))
+	p.Spec.ClusterAffinity = nil
+	p.Spec.Failover = &v1.FailoverPolicy{Policy: v1.FailoverAutomatic, FencingPeriod: &v1.Duration{Duration: fencing}}
+	p.Spec.ReplicaScheduling.Type = v1.ReplicaSchedulingDivided
+	return p
+}
+
+// keepRenewing renews the named members until stop is closed.
+func (e *env) keepRenewing(stop chan struct{}, names ...string) {
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, n := range names {
+					e.renewQuiet(n)
+				}
+			}
+		}
+	}()
+}
+
+func (e *env) renewQuiet(name string) {
+	leases := client.For[*v1.Lease](e.c, v1.NamespaceClusterLeases)
+	if l, err := leases.Get(e.ctx, name); err == nil {
+		now := v1.MicroTime{Time: time.Now()}
+		l.Spec.RenewTime = &now
+		leases.Update(e.ctx, l)
+	}
+}
+
+// TestFailoverMovesFencedPets: when b stops renewing, its ordinals 2-3
+// go to a (next to its own 0-1) only after the fencing period plus the
+// margin, after b's Lease is claimed; b's Work is left with none and says
+// the claim was decided; the placement says what moved. The pets are
+// marked fenceable in every member.
+func TestFailoverMovesFencedPets(t *testing.T) {
+	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range []string{"a", "b", "c"} {
+		e.addCluster(c, "eu", "eu-"+c, nil)
+	}
+	e.keepRenewing(stop, "a", "c")
+	bStop := make(chan struct{})
+	e.keepRenewing(bStop, "b")
+	e.create(petSet("db", 5), "PetSet")
+	e.create(automatic(2*time.Second), "Placement")
+	wait := func(what string, want map[string]petSetShare) {
+		t.Helper()
+		e.eventually(what, func() bool {
+			for cl, s := range want {
+				wk := e.work(cl, "default", "petset", "db")
+				if wk == nil || share(wk) != s {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	wait("a first", map[string]petSetShare{"a": {2, 0}})
+	e.report(e.work("a", "default", "petset", "db"), 2, 2)
+	wait("b next", map[string]petSetShare{"b": {2, 2}})
+	e.report(e.work("b", "default", "petset", "db"), 2, 2)
+	wait("c last", map[string]petSetShare{"c": {1, 4}})
+	var m v1.PetSet
+	if err := jsonOf(e.work("b", "default", "petset", "db"), &m); err != nil || m.Spec.Template.Labels[v1.LabelFenced] != "true" ||
+		m.Spec.Template.Annotations[v1.AnnotationFencingPeriod] != "2s" {
+		t.Fatalf("pets not marked fenceable: %v %v", m.Spec.Template.Labels, err)
+	}
+
+	close(bStop) // b is cut off
+	cut := time.Now()
+	wait("b's ordinals moved to a", map[string]petSetShare{"a": {4, 0}, "b": {0, 2}})
+	if d := time.Since(cut); d < 2*time.Second {
+		t.Fatalf("moved %v after b's last renewal: before the fencing period", d)
+	}
+	l, err := client.For[*v1.Lease](e.c, v1.NamespaceClusterLeases).Get(e.ctx, "b")
+	if err != nil || l.Annotations[v1.AnnotationFencedByFederation] == "" {
+		t.Fatalf("b's lease not claimed: %v %v", l, err)
+	}
+	if got := e.work("b", "default", "petset", "db").Annotations[v1.AnnotationFenceClaim]; got != l.Annotations[v1.AnnotationFencedByFederation] {
+		t.Fatalf("b's work stamped %q, want the claim %q", got, l.Annotations[v1.AnnotationFencedByFederation])
+	}
+	e.eventually("FailedOver condition", func() bool {
+		c := condition(e.placement("db").Status.Conditions, v1.PlacementFailoverBlocked)
+		return c.Status == v1.ConditionFalse && strings.Contains(c.Message+c.Reason, "FailedOver")
+	})
+	// b comes back: its pets stay where they went.
+	e.keepRenewing(stop, "b")
+	e.eventually("b Ready again", func() bool {
+		cl, _ := client.For[*v1.Cluster](e.c, "").Get(e.ctx, "b")
+		return cl != nil && ready(cl.Status.Conditions, v1.ClusterReady)
+	})
+	wait("b keeps none", map[string]petSetShare{"a": {4, 0}, "b": {0, 2}, "c": {1, 4}})
+}
+
+// TestFailoverBrake: when two of three members fail at once, nothing
+// moves and the placement says why.
+func TestFailoverBrake(t *testing.T) {
+	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range []string{"a", "b", "c"} {
+		e.addCluster(c, "eu", "eu-"+c, nil)
+	}
+	e.keepRenewing(stop, "a")
+	e.create(petSet("db", 3), "PetSet")
+	p := automatic(time.Second)
+	p.Spec.ReplicaScheduling.Weights = []v1.ClusterWeight{w("a", 1), w("b", 1), w("c", 1)}
+	e.create(p, "Placement")
+	e.eventually("TooManyClustersFailed", func() bool {
+		c := condition(e.placement("db").Status.Conditions, v1.PlacementFailoverBlocked)
+		return c.Status == v1.ConditionTrue && c.Reason == fed.ReasonTooManyFailed
+	})
+	if s := share(e.work("b", "default", "petset", "db")); s.start != 1 {
+		t.Fatalf("b's range changed under the brake: %+v", s)
+	}
+	if l, _ := client.For[*v1.Lease](e.c, v1.NamespaceClusterLeases).Get(e.ctx, "b"); l.Annotations[v1.AnnotationFencedByFederation] != "" {
+		t.Fatal("b's lease claimed under the brake")
+	}
+}
+
+func jsonOf(w *v1.Work, out any) error { return json.Unmarshal(w.Spec.Manifest, out) }
