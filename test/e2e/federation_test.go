@@ -41,6 +41,7 @@ func (k *kennel) contextClient(name string) *client.Client {
 type member struct {
 	name, context, region, zone, compliance string
 	c                                       *client.Client
+	cmd                                     *exec.Cmd
 }
 
 // federation starts `kennel federation up` on fixed ports (it is
@@ -54,6 +55,12 @@ func (k *kennel) federation(port, dnsPort int) *exec.Cmd {
 // startMembers runs three member clusters and joins them to the
 // federation at url.
 func (k *kennel) startMembers(t *testing.T, url string) []*member {
+	return k.startMembersVia(t, func(int) string { return url })
+}
+
+// startMembersVia is startMembers with member i reaching the federation
+// at url(i) (a fault proxy, say).
+func (k *kennel) startMembersVia(t *testing.T, url func(i int) string) []*member {
 	members := []*member{
 		{name: "eu-1", region: "eu-west", zone: "eu-west-1a", compliance: "gdpr"},
 		{name: "eu-2", region: "eu-west", zone: "eu-west-1b", compliance: "gdpr"},
@@ -61,7 +68,7 @@ func (k *kennel) startMembers(t *testing.T, url string) []*member {
 	}
 	for i, m := range members {
 		m.context = "m-" + m.name
-		k.startDaemon("Kennel is up", "up", "--data-dir", filepath.Join(k.home, m.name), "--listen", "127.0.0.1:0",
+		m.cmd = k.startDaemon("Kennel is up", "up", "--data-dir", filepath.Join(k.home, m.name), "--listen", "127.0.0.1:0",
 			"--dns-addr", "127.0.0.1:0", "--cluster-dns-ip", fmt.Sprintf("127.0.9.%d", 11+i), "--context-name", m.context,
 			"--first-pod-range", strconv.Itoa(50+10*i), "--log-level", "warn", "--node-storage", "iops=5000,bandwidth=500Mi,capacity=2Gi")
 		m.c = k.contextClient(m.context)
@@ -72,7 +79,7 @@ func (k *kennel) startMembers(t *testing.T, url string) []*member {
 		k.mustRun("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: "+class+"}\nprovisioner: kennel.io/local\nvolumeBindingMode: WaitForFirstConsumer\n",
 			"--context", m.context, "apply", "-f", "-")
 		tok := strings.TrimSpace(k.mustRun("", "--context", "fed", "federation", "token", "create", "--cluster", m.name))
-		k.mustRun("", "--context", m.context, "federation", "join", "--url", url, "--token", tok, "--cluster", m.name,
+		k.mustRun("", "--context", m.context, "federation", "join", "--url", url(i), "--ca-file", filepath.Join(k.home, "fed", "pki", "ca.crt"), "--token", tok, "--cluster", m.name,
 			"--labels", fmt.Sprintf("region=%s,zone=%s,compliance=%s", m.region, m.zone, m.compliance))
 	}
 	return members
