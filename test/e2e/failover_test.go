@@ -142,9 +142,9 @@ func TestFencedFailover(t *testing.T) {
 	fedCmd := k.startDaemon("Kennel federation", append([]string{"federation", "up", "--name", "fed", "--domain", "example.com",
 		"--data-dir", filepath.Join(k.home, "fed"), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--dns-addr", fmt.Sprintf("127.0.0.1:%d", dnsPort), "--log-level", "warn"}, fedArgs...)...)
-	proxies := make([]*faultProxy, 3)
+	proxies := make([]*testcluster.FaultProxy, 3)
 	for i := range proxies {
-		proxies[i] = newFaultProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
+		proxies[i] = testcluster.NewFaultProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
 	}
 	members := k.startMembersVia(t, func(i int) string { return "https://" + proxies[i].Addr() })
 	ctx := context.Background()

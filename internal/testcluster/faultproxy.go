@@ -1,4 +1,4 @@
-package e2e
+package testcluster
 
 import (
 	"io"
@@ -7,11 +7,10 @@ import (
 	"testing"
 )
 
-// faultProxy forwards TCP connections to a target and can cut the link:
+// FaultProxy forwards TCP connections to a target and can cut the link:
 // a partition between a member and the federation, with everything else
 // left running.
-type faultProxy struct {
-	t      *testing.T
+type FaultProxy struct {
 	l      net.Listener
 	target string
 
@@ -20,22 +19,24 @@ type faultProxy struct {
 	conns map[net.Conn]bool
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+// NewFaultProxy listens on a free loopback port and forwards to target
+// until the test ends.
+func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{t: t, l: l, target: target, conns: map[net.Conn]bool{}}
+	p := &FaultProxy{l: l, target: target, conns: map[net.Conn]bool{}}
 	t.Cleanup(func() { l.Close(); p.Cut() })
 	go p.serve()
 	return p
 }
 
 // Addr is where members connect.
-func (p *faultProxy) Addr() string { return p.l.Addr().String() }
+func (p *FaultProxy) Addr() string { return p.l.Addr().String() }
 
-func (p *faultProxy) serve() {
+func (p *FaultProxy) serve() {
 	for {
 		c, err := p.l.Accept()
 		if err != nil {
@@ -52,7 +53,7 @@ func (p *faultProxy) serve() {
 	}
 }
 
-func (p *faultProxy) forward(c net.Conn) {
+func (p *FaultProxy) forward(c net.Conn) {
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -80,7 +81,7 @@ func (p *faultProxy) forward(c net.Conn) {
 }
 
 // Cut closes every connection and refuses new ones until Heal.
-func (p *faultProxy) Cut() {
+func (p *FaultProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
@@ -90,7 +91,7 @@ func (p *faultProxy) Cut() {
 }
 
 // Heal lets connections through again.
-func (p *faultProxy) Heal() {
+func (p *FaultProxy) Heal() {
 	p.mu.Lock()
 	p.cut = false
 	p.mu.Unlock()
