@@ -12,6 +12,8 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/controller"
+	"github.com/kennel-dev/kennel/internal/controller/clock"
+	"github.com/kennel-dev/kennel/internal/events"
 )
 
 // Back-off of the agent's retries: a failing step waits retryBase, then
@@ -28,6 +30,12 @@ type agent struct {
 	fed *client.Client
 	mem *client.Client
 	reg *v1.Registry
+	// clock is the time of renewals and fencing deadlines.
+	clock  clock.Clock
+	events *events.Recorder
+	// fence is the agent's part of fenced failover; set before the
+	// loops start.
+	fence *fencing
 	// federation and domain come from the federation's info ConfigMap;
 	// they are set before anything else starts.
 	federation string
@@ -49,12 +57,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	cfg = cfg.withDefaults()
 	a := &agent{
-		cfg: cfg,
-		log: cfg.Logger.With("component", "federation-agent", "cluster", cfg.Cluster),
-		fed: cfg.Federation,
-		mem: cfg.Member,
-		reg: cfg.Member.Registry(),
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "federation-agent", "cluster", cfg.Cluster),
+		fed:   cfg.Federation,
+		mem:   cfg.Member,
+		reg:   cfg.Member.Registry(),
+		clock: cfg.Clock,
 	}
+	a.events = newRecorder(a)
 	if !a.retry(ctx, "read the federation's description", a.readFederationInfo) {
 		return nil
 	}
@@ -70,7 +80,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	a.fence = newFencing(a, w)
+	if !a.retry(ctx, "read the fence ConfigMap", a.fence.load) {
+		return nil
+	}
 	var wg sync.WaitGroup
+	wg.Go(func() { a.fence.publishLoop(ctx) })
+	wg.Go(func() { a.fence.fenceLoop(ctx) })
 	wg.Go(func() { a.renewLoop(ctx) })
 	wg.Go(func() { a.statusLoop(ctx) })
 	wg.Go(func() { w.run(ctx) })

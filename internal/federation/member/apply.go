@@ -89,6 +89,11 @@ func (w *works) apply(ctx context.Context, work *v1.Work) outcome {
 	w.prepare(obj, work)
 	res := client.ForKind(w.a.mem, kind, ref.Namespace)
 	cur, err := res.Get(ctx, ref.Name)
+	if err == nil && isFenced(cur) && w.mayWrite(cur, key) {
+		// Fenced: the workload stays at 0 until the fence is lifted, so
+		// the member's controllers do not bring its pods back.
+		setReplicas(obj, 0)
+	}
 	switch {
 	case v1.IsNotFound(err):
 		cur, err = w.create(ctx, res, obj)
@@ -156,7 +161,7 @@ func (w *works) mayWrite(cur v1.Object, key string) bool {
 	if owner == "" || owner == key {
 		return true
 	}
-	other, ok := w.works.Get(owner)
+	other, ok, _ := w.current(owner)
 	return !ok || other.DeletionTimestamp != nil
 }
 

@@ -45,22 +45,33 @@ func (a *agent) register(ctx context.Context) error {
 	return wrapFed("update Cluster", a.cfg.Cluster, err)
 }
 
-// renewLoop renews the membership Lease every RenewInterval.
+// renewLoop renews the membership Lease every RenewInterval and hands
+// each successful renewal to the fence.
 func (a *agent) renewLoop(ctx context.Context) {
 	var lease *v1.Lease
 	a.every(ctx, a.cfg.RenewInterval, "renew the membership Lease", func(ctx context.Context) error {
-		l, err := a.renew(ctx, lease)
+		// The renewal counts from before it is sent: never later than the
+		// renewTime the federation reads.
+		sent := a.clock.Now().UTC().Truncate(time.Microsecond)
+		l, claimed, err := a.renew(ctx, lease, sent)
 		lease = l
-		return err
+		if err != nil {
+			return err
+		}
+		a.renewed(&v1.MicroTime{Time: sent})
+		a.fence.renewedAt(renewal{sent: sent, claimed: claimed})
+		return nil
 	})
 }
 
-// renew writes the Lease's renewTime. last is the Lease as last written
-// (nil: read it first); the result is the Lease as now stored, or nil
-// when it must be read again.
-func (a *agent) renew(ctx context.Context, last *v1.Lease) (*v1.Lease, error) {
+// renew writes the Lease's renewTime (now). last is the Lease as last
+// written (nil: read it first); the result is the Lease as now stored,
+// or nil when it must be read again. The renewal removes the
+// federation's fenced-by-federation annotation, whose value it returns
+// ("" when there was none).
+func (a *agent) renew(ctx context.Context, last *v1.Lease, now time.Time) (*v1.Lease, string, error) {
 	leases := client.For[*v1.Lease](a.fed, v1.NamespaceClusterLeases)
-	now := v1.NowMicro()
+	at := &v1.MicroTime{Time: now}
 	secs := int32(a.cfg.LeaseDuration / time.Second)
 	if last == nil {
 		cur, err := leases.Get(ctx, a.cfg.Cluster)
@@ -69,32 +80,36 @@ func (a *agent) renew(ctx context.Context, last *v1.Lease) (*v1.Lease, error) {
 			created, err := leases.Create(ctx, &v1.Lease{
 				ObjectMeta: v1.ObjectMeta{Name: a.cfg.Cluster, Namespace: v1.NamespaceClusterLeases},
 				Spec: v1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs,
-					AcquireTime: now, RenewTime: now},
+					AcquireTime: at, RenewTime: at},
 			})
 			if err != nil {
-				return nil, wrapFed("create Lease", a.cfg.Cluster, err)
+				return nil, "", wrapFed("create Lease", a.cfg.Cluster, err)
 			}
-			a.renewed(now)
-			return created, nil
+			return created, "", nil
 		}
 		if err != nil {
-			return nil, wrapFed("read Lease", a.cfg.Cluster, err)
+			return nil, "", wrapFed("read Lease", a.cfg.Cluster, err)
 		}
 		last = cur
 	}
 	next := v1.Clone(last)
+	// A claim of the federation stays on the Lease: the federation stamps
+	// the Works it has decided about with it (v1.AnnotationFenceClaim).
+	claimed := next.Annotations[AnnotationFencedByFederation]
 	holder := a.cfg.Cluster
-	next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds, next.Spec.RenewTime = &holder, &secs, now
+	next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds, next.Spec.RenewTime = &holder, &secs, at
 	if next.Spec.AcquireTime == nil {
-		next.Spec.AcquireTime = now
+		next.Spec.AcquireTime = at
 	}
+	// The update carries the resourceVersion read: a claim of the
+	// federation made since makes it fail, and the next renewal reads
+	// the claim.
 	updated, err := leases.Update(ctx, next)
 	if err != nil {
 		// A conflict or a deleted Lease: read it again next time.
-		return nil, wrapFed("renew Lease", a.cfg.Cluster, err)
+		return nil, "", wrapFed("renew Lease", a.cfg.Cluster, err)
 	}
-	a.renewed(now)
-	return updated, nil
+	return updated, claimed, nil
 }
 
 func (a *agent) renewed(t *v1.MicroTime) {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller/clock"
 )
 
 // Defaults of Config's timings.
@@ -18,6 +19,7 @@ const (
 	DefaultLeaseDuration  = 30 * time.Second
 	DefaultStatusInterval = 10 * time.Second
 	DefaultResync         = 5 * time.Minute
+	DefaultStopMargin     = 5 * time.Second
 )
 
 // Config configures the federation agent of one member cluster.
@@ -51,6 +53,15 @@ type Config struct {
 	// Resync is how often every Work is applied again and the member is
 	// swept of objects whose Work is gone; zero means DefaultResync.
 	Resync time.Duration
+	// StopMargin is how long before a fenceable workload's deadline (the
+	// last renewal published in the fence ConfigMap plus its fencing
+	// period) the agent stops its pods gracefully, ahead of the node
+	// agents' hard stop at the deadline. It is at most half the fencing
+	// period. Zero means DefaultStopMargin.
+	StopMargin time.Duration
+	// Clock is the agent's time for renewals and fencing deadlines; nil
+	// is the system clock. Retries and intervals use real time.
+	Clock clock.Clock
 	// Logger receives the agent's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -87,7 +98,8 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		d    time.Duration
-	}{{"RenewInterval", c.RenewInterval}, {"LeaseDuration", c.LeaseDuration}, {"StatusInterval", c.StatusInterval}, {"Resync", c.Resync}} {
+	}{{"RenewInterval", c.RenewInterval}, {"LeaseDuration", c.LeaseDuration}, {"StatusInterval", c.StatusInterval}, {"Resync", c.Resync},
+		{"StopMargin", c.StopMargin}} {
 		if f.d < 0 {
 			errs = append(errs, fmt.Errorf("member: Config.%s: must not be negative, got %s", f.name, f.d))
 		}
@@ -127,6 +139,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Resync == 0 {
 		c.Resync = DefaultResync
+	}
+	if c.StopMargin == 0 {
+		c.StopMargin = DefaultStopMargin
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

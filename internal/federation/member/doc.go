@@ -14,6 +14,12 @@
 // because the federation is unreachable: deletions follow only from a
 // complete list of the federation's objects.
 //
+// It also does the member's part of fenced failover: after each renewal
+// it publishes the renewal time in the fence ConfigMap (once its Works
+// are known to be applied), and when it cannot renew it stops fenceable
+// workloads (pod template label kennel.io/fenced=true) before their
+// fencing deadline and holds them at 0 replicas until it renews again.
+//
 // Supervisor is what a member's control plane runs: it starts, restarts
 // and stops the agent as the membership Secret written by `kennel
 // federation join` appears, changes and goes, and on unjoin calls Leave.

@@ -17,9 +17,9 @@ const leaveFederationTimeout = 10 * time.Second
 
 // Leave undoes a membership (`kennel federation unjoin`): in the member
 // it deletes every object applied from a Work of the federation (with
-// their dependents), the mirrored FederatedEndpoints and the membership
-// ConfigMap; then, best effort, it deletes the member's Lease and Cluster
-// on the federation. Namespaces the agent created stay, as may objects
+// their dependents), the mirrored FederatedEndpoints, the fence
+// ConfigMap and the membership ConfigMap; then, best effort, it deletes
+// the member's Lease and Cluster on the federation. Namespaces the agent created stay, as may objects
 // that are not the federation's in them.
 //
 // Only cfg.Member is required. The federation's name is read from the
@@ -47,9 +47,11 @@ func Leave(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	_, err = client.For[*v1.ConfigMap](cfg.Member, v1.NamespaceSystem).Delete(ctx, v1.MembershipConfigMap, client.DeleteOptions{})
-	if err = ignoreNotFound(err); err != nil {
-		return fmt.Errorf("member: leave: delete ConfigMap %s/%s: %w", v1.NamespaceSystem, v1.MembershipConfigMap, err)
+	for _, name := range []string{FenceConfigMap, v1.MembershipConfigMap} {
+		_, err = client.For[*v1.ConfigMap](cfg.Member, v1.NamespaceSystem).Delete(ctx, name, client.DeleteOptions{})
+		if err = ignoreNotFound(err); err != nil {
+			return fmt.Errorf("member: leave: delete ConfigMap %s/%s: %w", v1.NamespaceSystem, name, err)
+		}
 	}
 	if cfg.Federation != nil && cfg.Cluster != "" {
 		deregister(ctx, cfg.Federation, cfg.Cluster, log)

@@ -71,7 +71,7 @@ func (w *works) sweep(ctx context.Context) error {
 // stillApplies reports whether o's Work exists and applies o (or cannot
 // be read, which keeps o).
 func (w *works) stillApplies(o appliedObject) bool {
-	work, ok := w.works.Get(o.work)
+	work, ok, _ := w.current(o.work)
 	if !ok || work.DeletionTimestamp != nil {
 		return false
 	}

@@ -133,6 +133,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad label", func(c *Config) { c.Labels = map[string]string{"tier": "not ok!"} }, "Config.Labels"},
 		{"bad endpoint", func(c *Config) { c.APIEndpoint = "member:6443" }, "Config.APIEndpoint"},
 		{"negative interval", func(c *Config) { c.StatusInterval = -time.Second }, "Config.StatusInterval"},
+		{"negative stop margin", func(c *Config) { c.StopMargin = -time.Second }, "Config.StopMargin"},
 		{"lease shorter than renewal", func(c *Config) { c.RenewInterval, c.LeaseDuration = 10*time.Second, 5*time.Second }, "Config.LeaseDuration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,10 +32,20 @@ type works struct {
 	// are empty: the sweep finds what they would have.
 	applied map[string]objectRef
 	gone    map[string]objectRef
+	// snap is the last list of the Works read by resync, until the
+	// informer catches up with it; done, the resourceVersion of each
+	// Work's last completed sync (removed: its objects were removed),
+	// which progress announces to resync.
+	snap     *snapshot
+	done     map[string]int64
+	progress chan struct{}
+	// swept is closed after the first sweep.
+	swept chan struct{}
 }
 
 func newWorks(a *agent) (*works, error) {
-	w := &works{a: a, ns: v1.MemberNamespace(a.cfg.Cluster), applied: map[string]objectRef{}, gone: map[string]objectRef{}}
+	w := &works{a: a, ns: v1.MemberNamespace(a.cfg.Cluster), applied: map[string]objectRef{}, gone: map[string]objectRef{},
+		done: map[string]int64{}, progress: make(chan struct{}, 1), swept: make(chan struct{})}
 	ctrl, err := a.newController("federation-works", w.sync)
 	if err != nil {
 		return nil, err
@@ -93,8 +103,12 @@ func (w *works) resyncLoop(ctx context.Context) {
 				w.ctrl.Enqueue(v1.ObjectKey(work))
 			}
 		}
+		err := w.sweep(ctx)
+		if first {
+			close(w.swept)
+		}
 		first = false
-		return w.sweep(ctx)
+		return err
 	})
 }
 
@@ -137,19 +151,33 @@ func (w *works) memberHandler(kind string) client.EventHandler {
 }
 
 // sync applies one Work and reports its status, or deletes what a gone
-// Work applied.
+// Work applied. The Work of a fenced workload counts as done only once
+// its status (Fenced) is reported, so the federation hears of the fence
+// before the fence is lifted.
 func (w *works) sync(ctx context.Context, key string) error {
-	work, ok := w.works.Get(key)
+	work, ok, rv := w.current(key)
 	if !ok || work.DeletionTimestamp != nil {
-		return w.remove(ctx, key)
+		w.goneFromList(key)
+		if err := w.remove(ctx, key); err != nil {
+			return err
+		}
+		w.markDone(key, removed)
+		return nil
 	}
 	out := w.apply(ctx, work)
+	switch {
+	case isFenced(out.current):
+		w.markUndone(key)
+	case out.retry == nil:
+		w.markDone(key, rv)
+	}
 	if err := w.report(ctx, work, out); err != nil {
 		return err
 	}
 	if out.retry != nil {
 		return out.retry
 	}
+	w.markDone(key, rv)
 	if out.reason == ReasonConflict {
 		// Nothing tells us when the other object goes; look again.
 		return controller.RequeueAfter(min(w.a.cfg.Resync, time.Minute))
@@ -178,6 +206,20 @@ func (w *works) remove(ctx context.Context, key string) error {
 	delete(w.gone, key)
 	w.mu.Unlock()
 	return nil
+}
+
+// goneFromList remembers what a Work the cache still has applied, when
+// a newer list says it is gone.
+func (w *works) goneFromList(key string) {
+	cached, ok := w.works.Get(key)
+	if !ok {
+		return
+	}
+	if ref, err := targetOf(w.a.reg, cached); err == nil {
+		w.mu.Lock()
+		w.gone[key] = ref
+		w.mu.Unlock()
+	}
 }
 
 func (w *works) setApplied(key string, ref objectRef) {

@@ -41,6 +41,7 @@ func (w *works) workStatus(work *v1.Work, out outcome) v1.WorkStatus {
 		st.AppliedGeneration = work.Generation
 	}
 	setCondition(&st.Conditions, cond)
+	fencedCondition(&st.Conditions, out.current, work.Generation)
 	switch {
 	case out.current != nil:
 		st.ResourceStatus = statusJSON(out.current)
@@ -53,6 +54,26 @@ func (w *works) workStatus(work *v1.Work, out outcome) v1.WorkStatus {
 		st.ResourceStatus, st.ReadyAddresses, st.NotReadyAddresses = old.ResourceStatus, old.ReadyAddresses, old.NotReadyAddresses
 	}
 	return st
+}
+
+// fencedCondition sets the Fenced condition from the member workload:
+// True while it carries the fenced-at annotation, then False. Works that
+// were never fenced get none.
+func fencedCondition(conds *[]v1.Condition, cur v1.Object, gen int64) {
+	if cur == nil || templateOf(cur) == nil {
+		return
+	}
+	if at := cur.GetObjectMeta().Annotations[AnnotationFencedAt]; at != "" {
+		setCondition(conds, v1.Condition{Type: WorkFenced, Status: v1.ConditionTrue, ObservedGeneration: gen, Reason: ReasonFenced,
+			Message: fmt.Sprintf("fenced at %s: the member could not renew its federation membership within the fencing period; "+
+				"its pods are stopped and its replicas held at 0 until it renews", at)})
+		return
+	}
+	i := slices.IndexFunc(*conds, func(c v1.Condition) bool { return c.Type == WorkFenced })
+	if i >= 0 && (*conds)[i].Status != v1.ConditionFalse {
+		setCondition(conds, v1.Condition{Type: WorkFenced, Status: v1.ConditionFalse, ObservedGeneration: gen, Reason: ReasonFenceLifted,
+			Message: "the member renewed its federation membership and re-applied its Works"})
+	}
 }
 
 // addresses are the addresses of a Service's Endpoints in the member,
