@@ -16,6 +16,7 @@ func main() {
 		up.NewServerCommand(os.Stdout, os.Stderr),
 		up.NewAgentCommand(os.Stdout, os.Stderr),
 		up.NewFederationUpCommand(os.Stdout, os.Stderr),
+		up.NewFenceWatchdogCommand(os.Stdout, os.Stderr),
 	)
 	os.Exit(cli.Execute(root, os.Stderr))
 }

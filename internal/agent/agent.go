@@ -38,6 +38,7 @@ type Agent struct {
 	srv    *server
 	events *events.Recorder
 	config *configSource
+	fence  *fencing
 	flex   *flex.Plugins
 	prov   *local.Provisioner // nil without storage devices
 
@@ -108,6 +109,8 @@ func Start(ctx context.Context, cfg Config) (a *Agent, err error) {
 	}
 	a.wg.Go(func() { a.heartbeat(ctx) })
 	a.loadVolumeUsers()
+	a.fence = newFencing(a)
+	a.fence.start(ctx, a)
 	a.startPodSync(ctx)
 	a.log.Info("agent started", "podCIDR", cidr, "serving", a.srv.addr())
 	return a, nil
@@ -119,9 +122,9 @@ func (a *Agent) newProcessRuntime() (*process.Runtime, error) {
 	cfg := process.Config{Root: filepath.Join(a.cfg.DataDir, "pods"), Logger: a.cfg.Logger,
 		OnExit: func(uid, _ string) { a.wake(uid) }}
 	if os.Geteuid() == 0 {
-		mode := cgroups.Detect("/sys/fs/cgroup")
+		mode := cgroups.Detect(cgroupRoot)
 		if mode != cgroups.ModeNone {
-			m, err := cgroups.NewManager("/sys/fs/cgroup", mode, "kennel/"+a.cfg.NodeName)
+			m, err := cgroups.NewManager(cgroupRoot, mode, cgroupParent(a.cfg.NodeName))
 			if err != nil {
 				return nil, fmt.Errorf("agent: %w", err)
 			}
@@ -141,8 +144,15 @@ func (a *Agent) cgroupVersion() string {
 	if a.ownR == nil || os.Geteuid() != 0 {
 		return "none"
 	}
-	return cgroups.Detect("/sys/fs/cgroup").String()
+	return cgroups.Detect(cgroupRoot).String()
 }
+
+// cgroupRoot is where the cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroupParent is the cgroup (below every hierarchy) that holds the
+// node's pod cgroups, each named by its pod's UID.
+func cgroupParent(node string) string { return "kennel/" + node }
 
 // Runtime is the runtime the agent runs pods with.
 func (a *Agent) Runtime() runtime.Runtime { return a.rt }

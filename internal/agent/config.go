@@ -56,6 +56,12 @@ type Config struct {
 	// Runtime runs the containers. Nil: the process runtime under
 	// DataDir/pods, with cgroups and namespaces when running as root.
 	Runtime runtime.Runtime
+	// FenceWatchdog starts the node's fence watchdog on dir (the data
+	// dir's fence/) when none holds its lock; the watchdog must outlive
+	// the agent. Nil: this binary (os.Executable) is started, detached, as
+	// `kennel fence-watchdog --dir DIR`. Tests, whose binary is not
+	// kennel, run fence.Watch in-process.
+	FenceWatchdog func(dir string) error
 	// ClusterDNS is the nameserver written into pods' resolv.conf (empty:
 	// the host's resolv.conf is used), ClusterDomain its search suffix.
 	ClusterDNS    string

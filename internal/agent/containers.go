@@ -94,6 +94,11 @@ func (w *podWorker) checkExited(ctx context.Context, pod *v1.Pod, c *v1.Containe
 		cs.backingOff = false
 		return time.Time{}
 	}
+	if cs.fenced = w.fenceBlocks(ctx, pod); cs.fenced {
+		// No back-off runs meanwhile: a renewal wakes the worker.
+		cs.backingOff = false
+		return time.Time{}
+	}
 	if cs.exitSeen != cur.Attempt {
 		cs.exitSeen = cur.Attempt
 		var wait time.Duration
@@ -141,6 +146,9 @@ func terminationGrace(pod *v1.Pod) time.Duration {
 // $(VAR)-expanded command.
 func (w *podWorker) start(ctx context.Context, pod *v1.Pod, c *v1.Container, attempt int) {
 	cs := w.ctr(c.Name)
+	if cs.fenced = w.fenceBlocks(ctx, pod); cs.fenced {
+		return // a renewal wakes the worker
+	}
 	// Whatever stops the start below, look again soon: no event may come.
 	w.retryAt = earliest(w.retryAt, w.a.cfg.Clock.Now().Add(startRetry))
 	if w.pc == nil {

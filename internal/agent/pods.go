@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/fence"
 )
 
 // startPodSync watches the pods bound to this node and gives each its own
@@ -46,6 +47,13 @@ func (a *Agent) startPodSync(ctx context.Context) {
 		for _, d := range dirs {
 			if uid := d.Name(); uid != "local" && !known[uid] {
 				a.log.Info("removing the volumes of a pod that no longer exists", "uid", uid)
+				a.worker(ctx, uid, nil, true)
+			}
+		}
+		// So do the fence files of pods gone while the agent was down.
+		uids, _ := fence.UIDs(a.fence.dir)
+		for _, uid := range uids {
+			if !known[uid] {
 				a.worker(ctx, uid, nil, true)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
 	"github.com/kennel-dev/kennel/internal/agent/prober"
+	"github.com/kennel-dev/kennel/internal/fence"
 	"github.com/kennel-dev/kennel/internal/runtime"
 )
 
@@ -44,6 +45,7 @@ type podWorker struct {
 	// retryAt is the latest time a sync should come again after a start
 	// that did not take (zero: none pending).
 	retryAt time.Time
+	fence   podFence
 }
 
 // ctrState is what the worker tracks of one container between syncs.
@@ -52,6 +54,7 @@ type ctrState struct {
 	probes    *probeSet
 	killing   bool   // a stop (liveness or startup failure) is under way
 	configErr string // why the container cannot be started (bad env)
+	fenced    bool   // held back: the pod's fencing deadline has passed
 	// Back-off: delay before the next restart, and when the exit being
 	// waited on may be restarted.
 	delay      time.Duration
@@ -122,6 +125,9 @@ func (w *podWorker) sync(ctx context.Context) (time.Time, bool) {
 			w.a.log.Warn("cannot remove pod", "uid", w.uid, "err", err)
 			return now.Add(time.Second), false
 		}
+		if err := fence.Forget(w.a.fence.dir, w.uid); err != nil {
+			w.a.log.Warn("cannot remove the fence file of a removed pod", "uid", w.uid, "err", err)
+		}
 		return time.Time{}, true
 	}
 	if pod.DeletionTimestamp != nil {
@@ -138,11 +144,15 @@ func (w *podWorker) sync(ctx context.Context) (time.Time, bool) {
 	if !isTerminal(pod.Status.Phase) {
 		next = w.syncConfig(ctx, pod)
 		w.retryAt = time.Time{}
+		// The fence file is written before anything starts, and again
+		// (below) with the process groups of what started.
+		w.syncFenceFile(pod)
 		next = earliest(next, w.syncContainers(ctx, pod))
 		if st := w.startedOK(pod); !st {
 			next = earliest(next, w.retryAt)
 		}
 	}
+	next = earliest(next, w.syncFenceFile(pod))
 	if err := w.writeStatus(ctx, pod); err != nil && ctx.Err() == nil {
 		w.a.log.Warn("cannot write pod status", "pod", v1.ObjectKey(pod), "err", err)
 		next = earliest(next, now.Add(time.Second))

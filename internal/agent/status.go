@@ -120,11 +120,14 @@ func (w *podWorker) containerStatus(c *v1.Container, pending string) v1.Containe
 			reason, msg = "CreateContainerConfigError", cs.configErr
 		}
 		out.State.Waiting = &v1.ContainerStateWaiting{Reason: reason, Message: msg}
+		if cs.fenced {
+			out.State.Waiting = w.fencedWaiting()
+		}
 		return out
 	}
 	out.RestartCount, out.ContainerID = int32(cur.Attempt), cur.ID
 	if prev != nil {
-		out.LastState.Terminated = terminated(*prev)
+		out.LastState.Terminated = w.terminated(*prev)
 	}
 	started := false
 	switch {
@@ -133,13 +136,17 @@ func (w *podWorker) containerStatus(c *v1.Container, pending string) v1.Containe
 		if cs.probes != nil && cs.attempt == cur.Attempt {
 			started, out.Ready = cs.probes.started(), cs.probes.ready() && !cs.killing
 		}
+	case cs.fenced:
+		// Would restart, but may not before a renewal.
+		out.LastState.Terminated = w.terminated(cur)
+		out.State.Waiting = w.fencedWaiting()
 	case cs.backingOff && cs.exitSeen == cur.Attempt:
-		out.LastState.Terminated = terminated(cur)
+		out.LastState.Terminated = w.terminated(cur)
 		delay := time.Until(cs.restartAt).Round(time.Second)
 		out.State.Waiting = &v1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
 			Message: fmt.Sprintf("back-off %s restarting failed container=%s", max(delay, 0), c.Name)}
 	default:
-		out.State.Terminated = terminated(cur)
+		out.State.Terminated = w.terminated(cur)
 	}
 	out.Started = &started
 	return out

@@ -10,10 +10,10 @@ import (
 func TestMoveFailedRanges(t *testing.T) {
 	r := func(c string, s, n int32) placement.Range { return placement.Range{Cluster: c, Start: s, Count: n} }
 	cases := []struct {
-		name              string
-		ranges            []placement.Range
-		failed            []string
-		eligible          []string
+		name               string
+		ranges             []placement.Range
+		failed             []string
+		eligible           []string
 		want, moved, stuck []placement.Range
 	}{
 		{"to a cluster with none", []placement.Range{r("a", 0, 2), r("b", 2, 2), r("c", 4, 1)}, []string{"b"}, []string{"a", "c", "d"},
