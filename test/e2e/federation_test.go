@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,6 +101,11 @@ func emptyMember(t *testing.T, c *client.Client) {
 	}
 	testcluster.Eventually(t, time.Minute, "every pod of the member stopped", func() bool {
 		pods, err := client.For[*v1.Pod](c, "default").List(ctx, client.ListOptions{})
+		if err != nil {
+			// The member's control plane is gone (a test stopped it);
+			// nothing can be asked of it.
+			return errors.Is(err, syscall.ECONNREFUSED)
+		}
 		for _, p := range pods.Items {
 			if p.DeletionTimestamp == nil {
 				client.For[*v1.Pod](c, "default").Delete(ctx, p.Name, client.DeleteOptions{})

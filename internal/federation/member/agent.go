@@ -163,6 +163,19 @@ func (a *agent) every(ctx context.Context, d time.Duration, what string, step fu
 	}
 }
 
+// everyAdaptive is every with the interval asked anew after each step.
+func (a *agent) everyAdaptive(ctx context.Context, interval func() time.Duration, what string, step func(context.Context) error) {
+	for {
+		d := interval()
+		if err := step(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("cannot "+what+"; will retry", "err", err, "retryIn", d)
+		}
+		if !sleep(ctx, d) {
+			return
+		}
+	}
+}
+
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -47,9 +47,13 @@ func (a *agent) register(ctx context.Context) error {
 
 // renewLoop renews the membership Lease every RenewInterval and hands
 // each successful renewal to the fence.
+//
+// With fenceable workloads whose fencing period is short, it renews
+// often enough (a quarter of the shortest period) that a member that is
+// not cut off never reaches a fence's stop point.
 func (a *agent) renewLoop(ctx context.Context) {
 	var lease *v1.Lease
-	a.every(ctx, a.cfg.RenewInterval, "renew the membership Lease", func(ctx context.Context) error {
+	a.everyAdaptive(ctx, a.renewInterval, "renew the membership Lease", func(ctx context.Context) error {
 		// The renewal counts from before it is sent: never later than the
 		// renewTime the federation reads.
 		sent := a.clock.Now().UTC().Truncate(time.Microsecond)
@@ -172,4 +176,14 @@ func wrapFed(what, name string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("member: %s %q on the federation: %w", what, name, err)
+}
+
+// renewInterval is RenewInterval, or a quarter of the shortest fencing
+// period of the member's fenceable workloads (at least 100 ms) when less.
+func (a *agent) renewInterval() time.Duration {
+	d := a.cfg.RenewInterval
+	for _, wl := range a.fence.workloads() {
+		d = min(d, max(wl.period/4, 100*time.Millisecond))
+	}
+	return d
 }
