@@ -34,25 +34,16 @@ import (
 	"github.com/kennel-dev/kennel/internal/atomicfile"
 )
 
-// Names the federation and the node agent share. (They belong in api/v1;
-// they are here until they move.)
+// Names the federation and the node agent share (documented in api/v1).
 const (
-	// LabelFenced ("true") marks a pod that may run only while its
-	// cluster's federation agent keeps renewing.
-	LabelFenced = "kennel.io/fenced"
-	// AnnotationFencingPeriod is a fenceable pod's fencing period, a Go
-	// duration ("15s").
-	AnnotationFencingPeriod = "kennel.io/fencing-period"
-	// ConfigMapNamespace and ConfigMapName name the ConfigMap in which the
-	// member's federation agent writes KeyRenewed.
-	ConfigMapNamespace = v1.NamespaceSystem
-	ConfigMapName      = "kennel-federation-fence"
-	// KeyRenewed is the time (RFC 3339 with nanoseconds) of the federation
-	// agent's last successful renewal whose Works it has applied.
-	KeyRenewed = "renewed"
+	LabelFenced             = v1.LabelFenced
+	AnnotationFencingPeriod = v1.AnnotationFencingPeriod
+	ConfigMapNamespace      = v1.NamespaceSystem
+	ConfigMapName           = v1.FenceConfigMap
+	KeyRenewed              = v1.FenceRenewed
 	// DefaultPeriod is the fencing period of a fenceable pod whose
 	// annotation is missing or invalid.
-	DefaultPeriod = 15 * time.Second
+	DefaultPeriod = v1.DefaultFencingPeriod
 )
 
 // File is what the watchdog needs to fence one pod.
