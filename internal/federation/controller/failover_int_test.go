@@ -140,3 +140,53 @@ func TestFailoverBrake(t *testing.T) {
 }
 
 func jsonOf(w *v1.Work, out any) error { return json.Unmarshal(w.Spec.Manifest, out) }
+
+// TestFailoverRedividesStatelessReplicas: a divided Deployment with
+// automatic failover leaves a member silent past the grace period; its
+// replicas go to the others (no fencing: no identities), and come back
+// when it renews again.
+func TestFailoverRedividesStatelessReplicas(t *testing.T) {
+	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range []string{"a", "b", "c"} {
+		e.addCluster(c, "eu", "eu-"+c, nil)
+	}
+	e.keepRenewing(stop, "a", "c")
+	bStop := make(chan struct{})
+	e.keepRenewing(bStop, "b")
+	six := int32(6)
+	e.create(&v1.Deployment{ObjectMeta: v1.ObjectMeta{Name: "web"}, Spec: v1.DeploymentSpec{Replicas: &six,
+		Selector: &v1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Template: v1.PodTemplateSpec{ObjectMeta: v1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+			Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Command: []string{"sleep", "1000"}}}}}}}, "Deployment")
+	e.create(&v1.Placement{ObjectMeta: v1.ObjectMeta{Name: "web"}, Spec: v1.PlacementSpec{
+		ResourceSelectors: []v1.ResourceSelector{{Kind: "Deployment", Name: "web"}},
+		ReplicaScheduling: &v1.ReplicaScheduling{Type: v1.ReplicaSchedulingDivided, Weights: []v1.ClusterWeight{w("a", 1), w("b", 1), w("c", 1)}},
+		Failover:          &v1.FailoverPolicy{Policy: v1.FailoverAutomatic, GracePeriod: &v1.Duration{Duration: 2 * time.Second}},
+	}}, "Placement")
+	replicas := func(cl string) int32 {
+		wk := e.work(cl, "default", "deployment", "web")
+		if wk == nil {
+			return -1
+		}
+		var d v1.Deployment
+		if jsonOf(wk, &d) != nil || d.Spec.Replicas == nil {
+			return -1
+		}
+		return *d.Spec.Replicas
+	}
+	split := func(what string, a, b, c int32) {
+		t.Helper()
+		e.eventually(what, func() bool { return replicas("a") == a && replicas("b") == b && replicas("c") == c })
+	}
+	split("2 each", 2, 2, 2)
+	close(bStop)
+	cut := time.Now()
+	split("b's replicas divided among a and c", 3, 0, 3)
+	if d := time.Since(cut); d < 2*time.Second {
+		t.Fatalf("re-divided %v after b's last renewal: before the grace period", d)
+	}
+	e.keepRenewing(stop, "b")
+	split("b back", 2, 2, 2)
+}
