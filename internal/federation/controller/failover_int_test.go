@@ -20,6 +20,19 @@ func automatic(fencing time.Duration) *v1.Placement {
 	return p
 }
 
+// threeMembers starts the controllers with short failover timings and
+// registers members a, b and c; stop ends the renewals keepRenewing
+// starts with it.
+func threeMembers(t *testing.T) (*env, chan struct{}) {
+	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	for _, c := range []string{"a", "b", "c"} {
+		e.addCluster(c, "eu", "eu-"+c, nil)
+	}
+	return e, stop
+}
+
 // keepRenewing renews the named members until stop is closed.
 func (e *env) keepRenewing(stop chan struct{}, names ...string) {
 	go func() {
@@ -53,12 +66,7 @@ func (e *env) renewQuiet(name string) {
 // the claim was decided; the placement says what moved. The pets are
 // marked fenceable in every member.
 func TestFailoverMovesFencedPets(t *testing.T) {
-	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
-	stop := make(chan struct{})
-	defer close(stop)
-	for _, c := range []string{"a", "b", "c"} {
-		e.addCluster(c, "eu", "eu-"+c, nil)
-	}
+	e, stop := threeMembers(t)
 	e.keepRenewing(stop, "a", "c")
 	bStop := make(chan struct{})
 	e.keepRenewing(bStop, "b")
@@ -116,12 +124,7 @@ func TestFailoverMovesFencedPets(t *testing.T) {
 // TestFailoverBrake: when two of three members fail at once, nothing
 // moves and the placement says why.
 func TestFailoverBrake(t *testing.T) {
-	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
-	stop := make(chan struct{})
-	defer close(stop)
-	for _, c := range []string{"a", "b", "c"} {
-		e.addCluster(c, "eu", "eu-"+c, nil)
-	}
+	e, stop := threeMembers(t)
 	e.keepRenewing(stop, "a")
 	e.create(petSet("db", 3), "PetSet")
 	p := automatic(time.Second)
@@ -146,12 +149,7 @@ func jsonOf(w *v1.Work, out any) error { return json.Unmarshal(w.Spec.Manifest, 
 // replicas go to the others (no fencing: no identities), and come back
 // when it renews again.
 func TestFailoverRedividesStatelessReplicas(t *testing.T) {
-	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
-	stop := make(chan struct{})
-	defer close(stop)
-	for _, c := range []string{"a", "b", "c"} {
-		e.addCluster(c, "eu", "eu-"+c, nil)
-	}
+	e, stop := threeMembers(t)
 	e.keepRenewing(stop, "a", "c")
 	bStop := make(chan struct{})
 	e.keepRenewing(bStop, "b")
