@@ -168,7 +168,7 @@ func TestFencedFailover(t *testing.T) {
 	k := build(t)
 	history := filepath.Join(t.TempDir(), "history")
 	port, dnsPort := freePort(t), freePort(t)
-	fedArgs := []string{"--failover-drift-margin", "2s", "--cluster-grace-period", "12s"}
+	fedArgs := []string{"--failover-drift-margin", "3s", "--cluster-grace-period", "12s"}
 	fedCmd := k.startDaemon("Kennel federation", append([]string{"federation", "up", "--name", "fed", "--domain", "example.com",
 		"--data-dir", filepath.Join(k.home, "fed"), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--dns-addr", fmt.Sprintf("127.0.0.1:%d", dnsPort), "--log-level", "warn"}, fedArgs...)...)
@@ -186,7 +186,7 @@ func TestFencedFailover(t *testing.T) {
 			k.run("", "--context", "fed", "delete", "petset/"+name, "placement/"+name, "service/"+name, "--wait=false")
 		}
 	})
-	auto := "{policy: Automatic, fencingPeriod: 4s}"
+	auto := "{policy: Automatic, fencingPeriod: 6s}"
 	k.mustRun(heartbeatPets("ha", history, auto, 3, "[{clusters: [eu-1], weight: 1}, {clusters: [eu-2], weight: 1}, {clusters: [us-1], weight: 1}]", ""),
 		"--context", "fed", "apply", "-f", "-")
 	k.mustRun(heartbeatPets("eu", history, auto, 2, "[{clusters: [eu-1], weight: 1}, {clusters: [eu-2], weight: 1}]",
