@@ -40,14 +40,25 @@ func TestDividedPetSetOrderedAcrossClusters(t *testing.T) {
 
 	wait := func(what string, want map[string]petSetShare) {
 		t.Helper()
+		got := map[string]petSetShare{}
+		defer func() {
+			if t.Failed() {
+				t.Logf("%s: got %v, want %v", what, got, want)
+			}
+		}()
 		e.eventually(what, func() bool {
+			ok := true
 			for cl, s := range want {
 				wk := e.work(cl, "default", "petset", "db")
-				if wk == nil || share(wk) != s {
-					return false
+				if wk == nil {
+					got[cl] = petSetShare{-1, -1}
+					ok = false
+					continue
 				}
+				got[cl] = share(wk)
+				ok = ok && got[cl] == s
 			}
-			return true
+			return ok
 		})
 	}
 	wait("a starts first", map[string]petSetShare{"a": {2, 0}, "b": {0, 2}, "c": {0, 4}})

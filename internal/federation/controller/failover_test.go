@@ -40,3 +40,28 @@ func TestMoveFailedRanges(t *testing.T) {
 		})
 	}
 }
+
+// TestNoTwoClustersRunOnePet: the checks that keep a mixed view of the
+// Works from writing shares under which two clusters would run one pet.
+func TestNoTwoClustersRunOnePet(t *testing.T) {
+	r := func(c string, s, n int32) placement.Range { return placement.Range{Cluster: c, Start: s, Count: n} }
+	if !validRanges([]placement.Range{r("b", 2, 2), r("a", 0, 2), r("c", 4, 0)}) {
+		t.Error("a valid assignment refused")
+	}
+	for _, bad := range [][]placement.Range{
+		{r("a", 0, 2), r("b", 1, 1)}, // overlap: a mix of old and new
+		{r("a", 0, 1), r("b", 2, 1)}, // gap
+		{r("a", 0, 1), r("a", 1, 1)}, // one cluster twice
+	} {
+		if validRanges(bad) {
+			t.Errorf("%v taken for an assignment", bad)
+		}
+	}
+	i := func(v int32) *int32 { return &v }
+	if !overlapping(map[string]share{"a": {replicas: i(2), ordinalStart: i(0)}, "b": {replicas: i(1), ordinalStart: i(1)}}) {
+		t.Error("a (0-1) and b (1) overlap, not reported")
+	}
+	if overlapping(map[string]share{"a": {replicas: i(2), ordinalStart: i(0)}, "b": {replicas: i(0), ordinalStart: i(1)}, "c": {replicas: i(1), ordinalStart: i(2)}}) {
+		t.Error("disjoint shares reported as overlapping")
+	}
+}

@@ -32,6 +32,9 @@ func (fc *Controller) plan(pl *v1.Placement, objs []selected) (map[string]*v1.Wo
 	var errs []string
 	for _, s := range objs {
 		pr, works, err := fc.planObject(pl, s, sel.Clusters, fo)
+		if errors.Is(err, errStale) {
+			return nil, status, fo, err
+		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s %s: %v", s.kind.Kind, s.obj.GetObjectMeta().Name, err))
 			continue
@@ -199,7 +202,51 @@ func (fc *Controller) shares(pl *v1.Placement, s selected, base json.RawMessage,
 		}
 		return out, nil
 	}
-	return fc.petSetShares(pl, s, names, division, policy, start, fo), nil
+	return fc.petSetShares(pl, s, names, division, policy, start, fo)
+}
+
+// errStale: the Works seen are a mix of before and after this
+// controller's last writes (its informer lags them); the placement is
+// synced again shortly, and nothing is written from such a view.
+var errStale = errors.New("federation controller: the Works seen are not all up to date yet")
+
+// validRanges reports whether ranges are one assignment: contiguous from
+// 0, one range per cluster.
+func validRanges(ranges []placement.Range) bool {
+	rs := slices.Clone(ranges)
+	slices.SortFunc(rs, func(a, b placement.Range) int { return int(a.Start - b.Start) })
+	seen := map[string]bool{}
+	var next int32
+	for _, r := range rs {
+		if r.Count == 0 {
+			continue
+		}
+		if r.Start != next || seen[r.Cluster] {
+			return false
+		}
+		seen[r.Cluster] = true
+		next += r.Count
+	}
+	return true
+}
+
+// overlapping reports whether two clusters would run one ordinal: the
+// delivered pets of each (from its first ordinal) must not meet.
+func overlapping(out map[string]share) bool {
+	type span struct{ from, to int32 }
+	var spans []span
+	for _, sh := range out {
+		if sh.replicas != nil && sh.ordinalStart != nil && *sh.replicas > 0 {
+			spans = append(spans, span{*sh.ordinalStart, *sh.ordinalStart + *sh.replicas})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return int(a.from - b.from) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].from < spans[i-1].to {
+			return true
+		}
+	}
+	return false
 }
 
 // replicasOf is spec.replicas of a PetSet or Deployment (-1 otherwise),
@@ -221,7 +268,10 @@ func replicasOf(o v1.Object) (replicas int32, policy v1.PodManagementPolicyType,
 // petSetShares assigns a divided PetSet's ordinals (sticky, from the
 // ranges its Works hold) and gates start-up and scale-down across
 // clusters under OrderedReady.
-func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string, division map[string]int32, policy v1.PodManagementPolicyType, start int32, fo *failoverState) map[string]share {
+//
+// It never returns shares under which two clusters would run one pet
+// (errStale instead: a view of the Works that mixes old and new).
+func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string, division map[string]int32, policy v1.PodManagementPolicyType, start int32, fo *failoverState) (map[string]share, error) {
 	works := map[string]*v1.Work{}
 	var prev []placement.Range
 	for _, w := range fc.works.ByIndex(bySource, sourceKey(s.ref())) {
@@ -232,6 +282,9 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 		if st, n, ok := parseRange(w.Annotations[AnnotationOrdinals]); ok {
 			prev = append(prev, placement.Range{Cluster: w.Spec.Cluster, Start: st, Count: n})
 		}
+	}
+	if !validRanges(prev) {
+		return nil, errStale
 	}
 	ranges, reassigned := placement.AssignOrdinals(prev, division, names)
 	if reassigned {
@@ -273,7 +326,32 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 		}
 		out[st.cluster] = sh
 	}
-	return out
+	// A cluster given pets another still runs waits for them: the
+	// growing clusters keep what they had until the overlap is gone.
+	for overlapping(out) {
+		held := false
+		for cl, sh := range out {
+			w := works[cl]
+			prevStart, ok := int32(0), false
+			if w != nil {
+				prevStart, ok = manifestStart(w)
+			}
+			if !ok {
+				prevStart = *sh.ordinalStart // a new member: nothing yet
+			}
+			d := max(deliveredReplicas(w), 0)
+			if *sh.replicas <= d && *sh.ordinalStart == prevStart {
+				continue
+			}
+			sh.replicas, sh.ordinalStart = &d, &prevStart
+			out[cl] = sh
+			held = true
+		}
+		if !held {
+			return nil, errStale
+		}
+	}
+	return out, nil
 }
 
 func end(ranges []placement.Range) int32 {

@@ -24,6 +24,10 @@ const (
 	ReasonScheduled       = "Scheduled"
 )
 
+// staleRetry is how soon a placement synced from a stale view of its
+// Works is synced again.
+const staleRetry = 100 * time.Millisecond
+
 // selected is one object a placement places.
 type selected struct {
 	kind *v1.Kind
@@ -63,6 +67,9 @@ func (fc *Controller) syncPlacement(ctx context.Context, key string) error {
 	var fo *failoverState
 	if perr == nil {
 		desired, status, fo, perr = fc.plan(pl, objs)
+	}
+	if errors.Is(perr, errStale) {
+		return controller.RequeueAfter(staleRetry)
 	}
 	if perr != nil {
 		var pe *planError
