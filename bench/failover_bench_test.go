@@ -38,7 +38,8 @@ func measureFailover(b *testing.B) time.Duration {
 	home := b.TempDir()
 	port := freeLoopbackPort(b)
 	fed, err := startDaemon(bin, home, "Kennel federation", "federation", "up", "--name", "fed", "--domain", "fed.test",
-		"--data-dir", filepath.Join(home, "fed"), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--dns-addr", "127.0.0.1:0", "--log-level", "warn")
+		"--data-dir", filepath.Join(home, "fed"), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--dns-addr", "127.0.0.1:0", "--log-level", "warn",
+		"--automatic-failover")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -89,6 +89,8 @@ type Federation struct {
 	// of the members failed at once (default 0.5).
 	DriftMargin    time.Duration
 	MaxFailedShare float64
+	// AutomaticFailover enables failover policy Automatic (experimental).
+	AutomaticFailover bool
 }
 
 // Validate checks the configuration without side effects.

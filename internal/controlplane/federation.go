@@ -62,7 +62,7 @@ func (cp *ControlPlane) runFederationControllers(ctx context.Context, c *client.
 		{"namespace", func() (runner, error) { return namespace.New(c, log, controller.Options{}) }},
 		{"federation", func() (runner, error) {
 			return fedcontroller.New(fedcontroller.Config{Client: c, Federation: f.Name, Domain: f.Domain, ClusterGracePeriod: f.ClusterGracePeriod,
-				DriftMargin: f.DriftMargin, MaxFailedShare: f.MaxFailedShare, Logger: log})
+				DriftMargin: f.DriftMargin, MaxFailedShare: f.MaxFailedShare, AutomaticFailover: f.AutomaticFailover, Logger: log})
 		}},
 	})
 }

@@ -62,6 +62,7 @@ type options struct {
 	federationTTL      time.Duration
 	driftMargin        time.Duration
 	maxFailedShare     float64
+	automaticFailover  bool
 }
 
 // NewUpCommand builds `kennel up`.
@@ -227,7 +228,7 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 			return fmt.Errorf("--nodes %d: a federation control plane runs no nodes", o.nodes)
 		}
 		fed = &controlplane.Federation{Name: o.federation, Domain: o.domain, ClusterGracePeriod: o.clusterGrace,
-			DriftMargin: o.driftMargin, MaxFailedShare: o.maxFailedShare}
+			DriftMargin: o.driftMargin, MaxFailedShare: o.maxFailedShare, AutomaticFailover: o.automaticFailover}
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,

@@ -40,6 +40,10 @@ type Config struct {
 	// MaxFailedShare: when more than this share of the members has failed
 	// at once, nothing fails over (default 0.5).
 	MaxFailedShare float64
+	// AutomaticFailover enables Placements' failover policy Automatic;
+	// without it they are treated as Never, with a FailoverBlocked
+	// condition that says so (the feature is experimental).
+	AutomaticFailover bool
 	// Clock is the time source; nil is the system clock.
 	Clock  clock.Clock
 	Logger *slog.Logger

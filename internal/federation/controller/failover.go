@@ -25,6 +25,7 @@ const (
 	ReasonNoFailoverTarget  = "NoEligibleCluster"
 	ReasonFailedOver        = "FailedOver"
 	ReasonFailoverNotNeeded = "NoClusterFailed"
+	ReasonFailoverDisabled  = "AutomaticFailoverDisabled"
 )
 
 // failoverState is what one propagation knows of failed clusters.
@@ -52,6 +53,11 @@ func (fc *Controller) failover(pl *v1.Placement, current []string) *failoverStat
 		return st
 	}
 	st.automatic = true
+	if !fc.cfg.AutomaticFailover {
+		st.blocked = ReasonFailoverDisabled
+		st.blockedMsg = "automatic failover is experimental and off in this federation (kennel federation up --automatic-failover): the policy is treated as Never"
+		return st
+	}
 	all := fc.clusters.List()
 	now := fc.clock.Now()
 	nFailed := 0

@@ -188,3 +188,22 @@ func TestFailoverRedividesStatelessReplicas(t *testing.T) {
 	e.keepRenewing(stop, "b")
 	split("b back", 2, 2, 2)
 }
+
+// TestAutomaticFailoverIsOptIn: without Config.AutomaticFailover, an
+// Automatic placement is treated as Never and says so.
+func TestAutomaticFailoverIsOptIn(t *testing.T) {
+	e := startWith(t, func(c *fed.Config) { c.AutomaticFailover = false })
+	e.addCluster("a", "eu", "eu-a", nil)
+	e.create(petSet("db", 1), "PetSet")
+	p := automatic(time.Second)
+	p.Spec.ReplicaScheduling.Weights = []v1.ClusterWeight{w("a", 1)}
+	e.create(p, "Placement")
+	e.eventually("FailoverBlocked AutomaticFailoverDisabled", func() bool {
+		c := condition(e.placement("db").Status.Conditions, v1.PlacementFailoverBlocked)
+		return c.Status == v1.ConditionTrue && c.Reason == fed.ReasonFailoverDisabled
+	})
+	var m v1.PetSet
+	if err := jsonOf(e.work("a", "default", "petset", "db"), &m); err != nil || m.Spec.Template.Labels[v1.LabelFenced] != "" {
+		t.Fatalf("pods marked fenceable with failover off: %v %v", m.Spec.Template.Labels, err)
+	}
+}

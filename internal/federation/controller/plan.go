@@ -58,7 +58,7 @@ func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cl
 	if err != nil {
 		return pr, nil, err
 	}
-	if fo.automatic && s.kind.Kind == "PetSet" {
+	if fo.automatic && fc.cfg.AutomaticFailover && s.kind.Kind == "PetSet" {
 		if base, err = markFenceable(base, pl.Spec.Failover.Fencing()); err != nil {
 			return pr, nil, err
 		}
