@@ -62,7 +62,10 @@ func (fc *Controller) failover(pl *v1.Placement, current []string) *failoverStat
 	now := fc.clock.Now()
 	nFailed := 0
 	for _, cl := range all {
-		if fc.pastDeadline(cl.Name, f.Fencing(), now) {
+		// Silent for the fencing period, margin or not: members that fail
+		// together pass their deadlines moments apart, and the brake must
+		// hold from the first.
+		if now.After(fc.deadline(cl.Name, f.Fencing()).Add(-fc.cfg.DriftMargin)) {
 			nFailed++
 		}
 	}

@@ -126,10 +126,16 @@ func TestFailoverMovesFencedPets(t *testing.T) {
 func TestFailoverBrake(t *testing.T) {
 	e, stop := threeMembers(t)
 	e.keepRenewing(stop, "a")
+	bc := make(chan struct{})
+	e.keepRenewing(bc, "b", "c")
 	e.create(petSet("db", 3), "PetSet")
 	p := automatic(time.Second)
 	p.Spec.ReplicaScheduling.Weights = []v1.ClusterWeight{w("a", 1), w("b", 1), w("c", 1)}
 	e.create(p, "Placement")
+	e.eventually("works for b and c", func() bool {
+		return e.work("b", "default", "petset", "db") != nil && e.work("c", "default", "petset", "db") != nil
+	})
+	close(bc) // b and c fail together
 	e.eventually("TooManyClustersFailed", func() bool {
 		c := condition(e.placement("db").Status.Conditions, v1.PlacementFailoverBlocked)
 		return c.Status == v1.ConditionTrue && c.Reason == fed.ReasonTooManyFailed
