@@ -208,6 +208,7 @@ func TestAutomaticFailoverIsOptIn(t *testing.T) {
 		c := condition(e.placement("db").Status.Conditions, v1.PlacementFailoverBlocked)
 		return c.Status == v1.ConditionTrue && c.Reason == fed.ReasonFailoverDisabled
 	})
+	e.eventually("the work", func() bool { return e.work("a", "default", "petset", "db") != nil })
 	var m v1.PetSet
 	if err := jsonOf(e.work("a", "default", "petset", "db"), &m); err != nil || m.Spec.Template.Labels[v1.LabelFenced] != "" {
 		t.Fatalf("pods marked fenceable with failover off: %v %v", m.Spec.Template.Labels, err)
