@@ -221,7 +221,7 @@ func TestOverridesAndDeletion(t *testing.T) {
 // NotReady, and its shard of a federated service unhealthy; the
 // FederatedEndpoints list every member's zone and the pets' addresses.
 func TestClusterHealthAndEndpoints(t *testing.T) {
-	e := start(t, 2*time.Second)
+	e := start(t, 5*time.Second) // long enough for a loaded CI machine to renew in time
 	e.addCluster("a", "eu-west", "eu-west-1", nil)
 	e.addCluster("b", "us-east", "us-east-1", nil)
 	e.renew("a")
