@@ -162,14 +162,23 @@ func emptyPets(c *client.Client) {
 			client.For[*v1.PetSet](c, "default").Delete(ctx, s.Name, client.DeleteOptions{PropagationPolicy: "Background"})
 		}
 	}
-	for ctx.Err() == nil {
+	done := func() bool {
 		pods, err := client.For[*v1.Pod](c, "default").List(ctx, client.ListOptions{})
 		if err != nil || len(pods.Items) == 0 {
-			return
+			return true
 		}
 		for _, p := range pods.Items {
 			client.For[*v1.Pod](c, "default").Delete(ctx, p.Name, client.DeleteOptions{})
 		}
-		time.Sleep(200 * time.Millisecond)
+		return false
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

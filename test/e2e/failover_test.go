@@ -205,27 +205,25 @@ func TestFencedFailover(t *testing.T) {
 		"--context", "fed", "apply", "-f", "-")
 	where := func(want map[string]string) {
 		t.Helper()
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			got := map[string]string{}
-			ok := true
-			for pet, m := range want {
-				got[pet] = runningIn(members, pet)
-				ok = ok && got[pet] == m
-			}
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
+		got := map[string]string{}
+		defer func() {
+			if t.Failed() {
 				for _, m := range members {
 					out, errOut, _ := k.run("", "--context", m.context, "get", "pods", "-o", "wide")
 					t.Logf("%s:\n%s%s", m.name, out, errOut)
 				}
 				out, _, _ := k.run("", "--context", "fed", "federation", "status")
-				t.Fatalf("pets running in %v, want %v\n%s", got, want, out)
+				t.Logf("pets running in %v, want %v\n%s", got, want, out)
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		}()
+		testcluster.Eventually(t, 2*time.Minute, fmt.Sprintf("pets running in %v", want), func() bool {
+			ok := true
+			for pet, m := range want {
+				got[pet] = runningIn(members, pet)
+				ok = ok && got[pet] == m
+			}
+			return ok
+		})
 	}
 	where(map[string]string{"ha-0": "eu-1", "ha-1": "eu-2", "ha-2": "us-1", "eu-0": "eu-1", "eu-1": "eu-2", "calm-1": "eu-2"})
 
