@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -168,15 +167,16 @@ func TestWatchSparesAProcessWhoseThreadVisitsTheCgroup(t *testing.T) {
 	dir := t.TempDir()
 	launchHelper(t, dir)
 	visiting, leave := make(chan error, 1), make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	// As the agent does, from a thread that is not the main one (a
+	// visiting main thread is the whole process for /proc/<pid>/cgroup).
+	go cgroups.OnSpareThread(func() {
 		back, err := g.JoinThread(unix.Gettid())
 		visiting <- err
 		if err == nil {
 			<-leave
 			_ = back()
 		}
-	}()
+	})
 	if err := receive(t, visiting, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,9 @@
 package process
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 
 	"github.com/kennel-dev/kennel/internal/cgroups"
@@ -30,35 +28,21 @@ type birthplace struct {
 // start starts cmd where b says, with no window in which the child runs
 // anywhere else. Namespaces and (on cgroup v1) cgroup membership belong to
 // threads, and a child inherits them from the thread that forks it; so a
-// locked OS thread of our own is moved first — new namespaces unshared and
-// set up, or a process's entered; the thread moved into the pod's cgroup —
-// and forks the child. The thread is left locked, so the Go runtime ends
-// it instead of reusing it; the main thread, which the runtime never ends,
-// is first moved back to its own cgroups and namespaces. On cgroup v2 the child is cloned straight into
+// locked OS thread of our own, never the main thread, is moved first —
+// new namespaces unshared and set up, or a process's entered; the thread
+// moved into the pod's cgroup — and forks the child; the thread then ends
+// (cgroups.OnSpareThread). On cgroup v2 the child is cloned straight into
 // the group (CLONE_INTO_CGROUP).
 func start(cmd *exec.Cmd, b birthplace) error {
 	if !b.newNS && b.enterPid == 0 && b.group == nil {
 		return cmd.Start()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: see above
-		errc <- startOnThisThread(cmd, b)
-	}()
-	return <-errc
+	var err error
+	cgroups.OnSpareThread(func() { err = startOnThisThread(cmd, b) })
+	return err
 }
 
-func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
-	// Any other thread dies with this goroutine; only the main thread,
-	// which the Go runtime never ends, must be put back where it was.
-	mainThread := unix.Gettid() == os.Getpid()
-	if mainThread && (b.newNS || b.enterPid > 0) {
-		back, serr := saveNamespaces()
-		if serr != nil {
-			return serr
-		}
-		defer func() { err = errors.Join(err, back()) }()
-	}
+func startOnThisThread(cmd *exec.Cmd, b birthplace) error {
 	switch {
 	case b.newNS:
 		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS); err != nil {
@@ -101,35 +85,12 @@ func startOnThisThread(cmd *exec.Cmd, b birthplace) (err error) {
 			}
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
 		} else {
-			leave, jerr := b.group.JoinThread(unix.Gettid())
-			if jerr != nil {
-				return fmt.Errorf("join the pod cgroup: %w", jerr)
-			}
-			if mainThread {
-				defer func() { err = errors.Join(err, leave()) }()
+			if _, err := b.group.JoinThread(unix.Gettid()); err != nil {
+				return fmt.Errorf("join the pod cgroup: %w", err)
 			}
 		}
 	}
 	return cmd.Start()
-}
-
-// saveNamespaces opens this thread's UTS and mount namespaces and returns
-// a function that returns the thread to them.
-func saveNamespaces() (func() error, error) {
-	uts, err := os.Open("/proc/thread-self/ns/uts")
-	if err != nil {
-		return nil, fmt.Errorf("save namespaces: %w", err)
-	}
-	mnt, err := os.Open("/proc/thread-self/ns/mnt")
-	if err != nil {
-		uts.Close()
-		return nil, fmt.Errorf("save namespaces: %w", err)
-	}
-	return func() error {
-		defer uts.Close()
-		defer mnt.Close()
-		return errors.Join(unix.Setns(int(uts.Fd()), unix.CLONE_NEWUTS), unix.Setns(int(mnt.Fd()), unix.CLONE_NEWNS))
-	}, nil
 }
 
 func setns(pid int, name string, flag int) error {
