@@ -379,6 +379,10 @@ type WorkStatus struct {
 	// member: what federated DNS answers with.
 	ReadyAddresses    []EndpointAddress `json:"readyAddresses,omitempty"`
 	NotReadyAddresses []EndpointAddress `json:"notReadyAddresses,omitempty"`
+	// Migration, for a PetSet asked to move a pet out or in
+	// (AnnotationMigrateOut, AnnotationMigrateIn), is how far the member
+	// is.
+	Migration *WorkMigration `json:"migration,omitempty"`
 }
 
 // FederatedEndpoints are the shards of one federated Service: per member,

@@ -155,7 +155,7 @@ func TestRegistry(t *testing.T) {
 		{"statefulsets", "PetSet"}, {"StatefulSet", "PetSet"}, {"petset", "PetSet"}, {"deploy", "Deployment"},
 		{"pvc", "PersistentVolumeClaim"}, {"pv", "PersistentVolume"}, {"sc", "StorageClass"}, {"no", "Node"},
 		{"ns", "Namespace"}, {"ev", "Event"}, {"cm", "ConfigMap"}, {"secrets", "Secret"},
-		{"controllerrevisions", "ControllerRevision"}, {"leases", "Lease"}, {"clusters", "Cluster"}, {"placement", "Placement"},
+		{"controllerrevisions", "ControllerRevision"}, {"leases", "Lease"}, {"clusters", "Cluster"}, {"placement", "Placement"}, {"migrations", "Migration"},
 	}
 	for _, tt := range tests {
 		k, ok := r.Lookup(tt.name)
@@ -163,8 +163,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v, %v; want %s", tt.name, k, ok, tt.kind)
 		}
 	}
-	if len(r.All()) != 19 {
-		t.Errorf("%d kinds, want 19", len(r.All()))
+	if len(r.All()) != 20 {
+		t.Errorf("%d kinds, want 20", len(r.All()))
 	}
 	for _, k := range r.All() {
 		o := k.NewObject()

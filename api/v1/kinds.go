@@ -152,6 +152,13 @@ func builtinKinds() []*Kind {
 			New:      func() Object { return &FederatedEndpoints{} },
 			Validate: validator(validateFederatedEndpoints),
 		},
+		{
+			Kind: "Migration", Resource: "migrations", Singular: "migration",
+			APIVersions: federationVersions(), Namespaced: true, HasStatus: true,
+			New:            func() Object { return &Migration{} },
+			Validate:       validator(validateMigration),
+			ValidateUpdate: updateValidator(validateMigrationUpdate),
+		},
 	}
 }
 

@@ -128,6 +128,10 @@ type PodStatus struct {
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
 	QOSClass              PodQOSClass       `json:"qosClass,omitempty"`
+	// VolumeRestores, a Kennel extension, say how far the agent is in
+	// filling the pod's claims from another cluster's agent before its
+	// containers start (AnnotationRestoreFrom).
+	VolumeRestores []VolumeRestoreStatus `json:"volumeRestores,omitempty"`
 }
 
 // PodCondition is one condition of a pod.

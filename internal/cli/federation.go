@@ -37,7 +37,7 @@ federation is unreachable.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newFederationTokenCommand(g), newFederationJoinCommand(g), newFederationUnjoinCommand(g), newFederationStatusCommand(g))
+	cmd.AddCommand(newFederationTokenCommand(g), newFederationJoinCommand(g), newFederationUnjoinCommand(g), newFederationStatusCommand(g), newFederationMigrateCommand(g))
 	return cmd
 }
 

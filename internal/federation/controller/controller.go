@@ -90,10 +90,12 @@ type Controller struct {
 	works      *client.Informer[*v1.Work]
 	objects    map[string]*client.Informer[v1.Object] // by kind
 	fedEps     *client.Informer[*v1.FederatedEndpoints]
+	migrations *client.Informer[*v1.Migration]
 
 	clusterQ   *controller.Controller
 	placementQ *controller.Controller
 	statusQ    *controller.Controller
+	migrateQ   *controller.Controller
 
 	// memberNS remembers the members whose namespace of Works exists.
 	memberNS sync.Map
@@ -142,6 +144,9 @@ func New(cfg Config) (*Controller, error) {
 	if fc.statusQ, err = controller.New("federation-status", fc.syncStatus, controller.Options{Workers: 4, Logger: log, Clock: cfg.Clock}); err != nil {
 		return nil, err
 	}
+	if fc.migrateQ, err = controller.New("federation-migration", fc.syncMigration, controller.Options{Logger: log, Clock: cfg.Clock}); err != nil {
+		return nil, err
+	}
 	fc.newInformers()
 	return fc, nil
 }
@@ -153,6 +158,8 @@ func (fc *Controller) newInformers() {
 	fc.placements = client.NewInformer(client.For[*v1.Placement](c, ""), client.ListOptions{}, log)
 	fc.works = client.NewInformer(client.For[*v1.Work](c, ""), client.ListOptions{}, log)
 	fc.fedEps = client.NewInformer(client.For[*v1.FederatedEndpoints](c, v1.NamespaceFederation), client.ListOptions{}, log)
+	fc.migrations = client.NewInformer(client.For[*v1.Migration](c, ""), client.ListOptions{}, log)
+	fc.migrations.AddIndexer(bySet, func(m *v1.Migration) []string { return []string{m.Namespace + "/" + m.Spec.PetSet} })
 	fc.works.AddIndexer(bySource, func(w *v1.Work) []string { return []string{sourceKey(w.Spec.Source)} })
 	fc.works.AddIndexer(byPlacement, func(w *v1.Work) []string {
 		return []string{w.Spec.Source.Namespace + "/" + w.Spec.Placement}
@@ -187,7 +194,7 @@ func (fc *Controller) Run(ctx context.Context) {
 	infs := []interface {
 		Run(context.Context)
 		WaitForSync(context.Context) bool
-	}{fc.clusters, fc.leases, fc.placements, fc.works, fc.fedEps}
+	}{fc.clusters, fc.leases, fc.placements, fc.works, fc.fedEps, fc.migrations}
 	for _, inf := range fc.objects {
 		infs = append(infs, inf)
 	}
@@ -211,7 +218,10 @@ func (fc *Controller) Run(ctx context.Context) {
 	for _, e := range fc.fedEps.List() {
 		fc.statusQ.Enqueue(sourceKey(v1.ObjectReference{Kind: "Service", Namespace: e.Spec.Namespace, Name: e.Spec.Service}))
 	}
-	for _, q := range []*controller.Controller{fc.clusterQ, fc.placementQ, fc.statusQ} {
+	for _, m := range fc.migrations.List() {
+		fc.migrateQ.Enqueue(v1.ObjectKey(m))
+	}
+	for _, q := range []*controller.Controller{fc.clusterQ, fc.placementQ, fc.statusQ, fc.migrateQ} {
 		wg.Go(func() { _ = q.Run(ctx) })
 	}
 	wg.Wait()

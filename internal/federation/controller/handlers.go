@@ -53,6 +53,16 @@ func (fc *Controller) wireHandlers() {
 		if w, ok := obj.(*v1.Work); ok {
 			fc.placementQ.Enqueue(w.Spec.Source.Namespace + "/" + w.Spec.Placement)
 			fc.statusQ.Enqueue(sourceKey(w.Spec.Source))
+			if w.Spec.Source.Kind == "PetSet" {
+				for _, m := range fc.migrations.ByIndex(bySet, w.Spec.Source.Namespace+"/"+w.Spec.Source.Name) {
+					fc.migrateQ.Enqueue(v1.ObjectKey(m))
+				}
+			}
+		}
+	}))
+	fc.migrations.AddHandler(onAny(func(obj any) {
+		if m, ok := obj.(*v1.Migration); ok {
+			fc.migrateQ.Enqueue(v1.ObjectKey(m))
 		}
 	}))
 	for kind, inf := range fc.objects {

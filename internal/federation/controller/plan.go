@@ -81,6 +81,11 @@ func (fc *Controller) planObject(pl *v1.Placement, s selected, clusters []*v1.Cl
 				return pr, nil, err
 			}
 		}
+		if len(sh.annotations) > 0 {
+			if manifest, err = setAnnotations(manifest, sh.annotations); err != nil {
+				return pr, nil, err
+			}
+		}
 		w := &v1.Work{
 			ObjectMeta: v1.ObjectMeta{Name: workName(m.Namespace, s.kind.Kind, m.Name), Namespace: v1.MemberNamespace(cl.Name),
 				Labels: map[string]string{v1.LabelWorkCluster: cl.Name}},
@@ -144,6 +149,8 @@ type share struct {
 	replicas, target         *int32
 	ordinalStart, rangeStart *int32
 	ordinals                 *string
+	// annotations are set on the member's object (a migration's orders).
+	annotations map[string]string
 }
 
 // shares divides a PetSet's or Deployment's replicas among clusters.
@@ -295,6 +302,17 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 		failed = fo.failedPets
 		ranges = fc.failOver(s.obj.GetObjectMeta().Name, ranges, names, start, fo)
 	}
+	set, _ := s.obj.(*v1.PetSet)
+	mig := fc.activeMigration(set.Namespace, set.Name)
+	if mig != nil {
+		moved, ok := moveOrdinal(ranges, mig.Spec.Ordinal-start, mig.Status.From, mig.Spec.To)
+		if ok {
+			ranges = moved
+		} else {
+			fc.log.Warn("an active migration no longer fits the PetSet's ranges: it holds nothing", "migration", v1.ObjectKey(mig))
+			mig = nil
+		}
+	}
 	targets := map[string]placement.Range{}
 	for _, r := range ranges {
 		targets[r.Cluster] = r
@@ -325,6 +343,9 @@ func (fc *Controller) petSetShares(pl *v1.Placement, s selected, names []string,
 			sh.rangeStart = &rsStart
 		}
 		out[st.cluster] = sh
+	}
+	if mig != nil {
+		fc.migrationShares(mig, set, ranges, out)
 	}
 	// A cluster given pets another still runs waits for them: the
 	// growing clusters keep what they had until the overlap is gone.

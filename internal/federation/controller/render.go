@@ -109,3 +109,25 @@ func reportedReplicas(w *v1.Work) replicaStatus {
 	}
 	return replicaStatus{Replicas: st.Replicas, Ready: st.ReadyReplicas, Current: w.Status.AppliedGeneration == w.Generation}
 }
+
+// setAnnotations adds annotations to a manifest's metadata.
+func setAnnotations(manifest json.RawMessage, ann map[string]string) (json.RawMessage, error) {
+	var m map[string]any
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return nil, err
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		m["metadata"] = meta
+	}
+	cur, _ := meta["annotations"].(map[string]any)
+	if cur == nil {
+		cur = map[string]any{}
+	}
+	for k, v := range ann {
+		cur[k] = v
+	}
+	meta["annotations"] = cur
+	return json.Marshal(m)
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"strconv"
+	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -36,7 +37,7 @@ const (
 // member: not a member's own bookkeeping, nor the federation's kinds.
 func placeable(kind string) bool {
 	switch kind {
-	case "Node", "Lease", "Event", "Cluster", "Placement", "Work", "FederatedEndpoints":
+	case "Node", "Lease", "Event", "Cluster", "Placement", "Work", "FederatedEndpoints", "Migration":
 		return false
 	}
 	return true
@@ -63,6 +64,10 @@ type outcome struct {
 	current v1.Object
 	// retry is a failure worth retrying with back-off.
 	retry error
+	// migration is what the member reports of a migration the Work
+	// orders; requeue, how soon to look at it again.
+	migration *v1.WorkMigration
+	requeue   time.Duration
 }
 
 func failed(reason string, err error) outcome {
@@ -81,6 +86,19 @@ func (w *works) apply(ctx context.Context, work *v1.Work) outcome {
 		return failed(ReasonUnsupported, fmt.Errorf("member: a federation may not place a %s in a member", kind.Kind))
 	}
 	ref := refOf(kind, obj)
+	var mig *migrate
+	if set, ok := obj.(*v1.PetSet); ok {
+		mo, mi, err := migrationOrders(set)
+		if err != nil {
+			return failed(ReasonInvalidManifest, err)
+		}
+		mig = &migrate{set: v1.Clone(set), out: mo, in: mi}
+		if mi != nil {
+			if err := w.prepareMigrateIn(ctx, set, mi); err != nil {
+				return outcome{reason: ReasonApplyFailed, message: err.Error(), retry: err}
+			}
+		}
+	}
 	if prev, ok := w.appliedTo(key); ok && prev != ref {
 		if err := w.deleteTarget(ctx, prev, key); err != nil {
 			return outcome{reason: ReasonApplyFailed, message: err.Error(), retry: err}
@@ -117,7 +135,15 @@ func (w *works) apply(ctx context.Context, work *v1.Work) outcome {
 		return out
 	}
 	w.setApplied(key, ref)
-	return outcome{applied: true, reason: ReasonApplied, current: cur}
+	out := outcome{applied: true, reason: ReasonApplied, current: cur}
+	if mig.active() {
+		rep, requeue, err := w.migrationReport(ctx, mig, cur)
+		if err != nil {
+			return outcome{applied: true, reason: ReasonApplied, current: cur, retry: err}
+		}
+		out.migration, out.requeue = rep, requeue
+	}
+	return out
 }
 
 func (w *works) create(ctx context.Context, res *client.Resource[v1.Object], obj v1.Object) (v1.Object, error) {
@@ -191,6 +217,7 @@ func (w *works) prepare(obj v1.Object, work *v1.Work) {
 	if m.Annotations == nil {
 		m.Annotations = map[string]string{}
 	}
+	stripMigrationOrders(m)
 	m.Annotations[v1.AnnotationFederationWork] = v1.ObjectKey(work)
 	m.Annotations[v1.AnnotationWorkGeneration] = strconv.FormatInt(work.Generation, 10)
 	if st := reflect.ValueOf(obj).Elem().FieldByName("Status"); st.IsValid() && st.CanSet() {

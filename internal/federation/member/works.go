@@ -182,6 +182,9 @@ func (w *works) sync(ctx context.Context, key string) error {
 		// Nothing tells us when the other object goes; look again.
 		return controller.RequeueAfter(min(w.a.cfg.Resync, time.Minute))
 	}
+	if out.requeue > 0 {
+		return controller.RequeueAfter(out.requeue)
+	}
 	return nil
 }
 

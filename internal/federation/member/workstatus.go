@@ -45,6 +45,7 @@ func (w *works) workStatus(work *v1.Work, out outcome) v1.WorkStatus {
 	switch {
 	case out.current != nil:
 		st.ResourceStatus = statusJSON(out.current)
+		st.Migration = out.migration
 		if svc, ok := out.current.(*v1.Service); ok {
 			st.ReadyAddresses, st.NotReadyAddresses = w.addresses(svc)
 		}

@@ -1,0 +1,399 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller"
+	"github.com/kennel-dev/kennel/internal/federation/placement"
+)
+
+// annotationMigrationToken on a Migration is the bearer token the
+// target's agents present to the source's agents for the pet's volumes.
+const annotationMigrationToken = "kennel.io/migration-token"
+
+// bySet indexes Migrations by namespace/petSet.
+const bySet = "petset"
+
+// migrationPoll is how often an active Migration is looked at again while
+// it waits on members (their reports also wake it).
+const migrationPoll = 2 * time.Second
+
+// active reports whether a Migration holds its pet: the pet has left the
+// source's share and is not settled in the target yet.
+func active(m *v1.Migration) bool {
+	switch m.Status.Phase {
+	case v1.MigrationStopping, v1.MigrationExporting, v1.MigrationCopying, v1.MigrationCleanup:
+		return true
+	}
+	return false
+}
+
+// activeMigration is the Migration moving a pet of the PetSet ns/name now.
+func (fc *Controller) activeMigration(ns, name string) *v1.Migration {
+	for _, m := range fc.migrations.ByIndex(bySet, ns+"/"+name) {
+		if active(m) {
+			return m
+		}
+	}
+	return nil
+}
+
+// syncMigration moves a Migration on a phase when its members report
+// the last one done; the Works follow in syncPlacement.
+func (fc *Controller) syncMigration(ctx context.Context, key string) error {
+	m, ok := fc.migrations.Get(key)
+	if !ok || m.Status.Phase == v1.MigrationSucceeded || m.Status.Phase == v1.MigrationFailed {
+		return nil
+	}
+	m = v1.Clone(m)
+	works := fc.petSetWorks(m.Namespace, m.Spec.PetSet)
+	st := m.Status
+	switch st.Phase {
+	case "", v1.MigrationPending:
+		return fc.startMigration(ctx, m, works)
+	case v1.MigrationStopping, v1.MigrationExporting:
+		rep := reportOf(works[st.From], m)
+		switch {
+		case rep == nil || !rep.Stopped:
+			st.Phase, st.Message = v1.MigrationStopping, fmt.Sprintf("stopping pet %s in %s", st.Pet, st.From)
+		case len(rep.Exports) < claimTemplates(fc.petSet(m)):
+			st.Phase, st.Message = v1.MigrationExporting, fmt.Sprintf("pet %s stopped in %s; waiting for its volumes to be offered", st.Pet, st.From)
+		default:
+			st.Phase, st.Message = v1.MigrationCopying, fmt.Sprintf("copying the volumes of %s from %s to %s", st.Pet, st.From, m.Spec.To)
+		}
+		if rep != nil && rep.Message != "" {
+			st.Message += ": " + rep.Message
+		}
+	case v1.MigrationCopying:
+		rep := reportOf(works[m.Spec.To], m)
+		if rep != nil {
+			st.Volumes, st.BytesDone, st.BytesTotal = rep.Restores, 0, 0
+			for _, r := range rep.Restores {
+				st.BytesDone += r.BytesDone
+				st.BytesTotal += r.BytesTotal
+			}
+			if rep.Message != "" {
+				st.Message = rep.Message
+			}
+		}
+		if rep != nil && rep.Running {
+			st.Phase, st.Message = v1.MigrationCleanup, fmt.Sprintf("pet %s runs in %s; deleting its old claims in %s", st.Pet, m.Spec.To, st.From)
+		}
+	case v1.MigrationCleanup:
+		if rep := reportOf(works[st.From], m); rep != nil && rep.ClaimsDeleted {
+			st.Phase, st.Message = v1.MigrationSucceeded, fmt.Sprintf("pet %s runs in %s with its data", st.Pet, m.Spec.To)
+			st.CompletionTime = v1.NewTime(fc.clock.Now())
+		}
+	}
+	if err := fc.writeMigrationStatus(ctx, m, st); err != nil {
+		return err
+	}
+	if !active(&v1.Migration{Status: st}) {
+		return nil
+	}
+	return controller.RequeueAfter(migrationPoll)
+}
+
+// startMigration checks that the pet can move and records where from:
+// the Works then leave it out of the source's share.
+func (fc *Controller) startMigration(ctx context.Context, m *v1.Migration, works map[string]*v1.Work) error {
+	fail := func(format string, args ...any) error {
+		st := m.Status
+		st.Phase, st.Message = v1.MigrationFailed, fmt.Sprintf(format, args...)
+		return fc.writeMigrationStatus(ctx, m, st)
+	}
+	wait := func(format string, args ...any) error {
+		st := m.Status
+		st.Phase, st.Message = v1.MigrationPending, fmt.Sprintf(format, args...)
+		if err := fc.writeMigrationStatus(ctx, m, st); err != nil {
+			return err
+		}
+		return controller.RequeueAfter(migrationPoll)
+	}
+	set := fc.petSet(m)
+	if set == nil {
+		return fail("PetSet %s/%s does not exist on the federation", m.Namespace, m.Spec.PetSet)
+	}
+	if len(works) == 0 {
+		return fail("PetSet %s/%s is not placed in any member: a Migration moves a pet of a PetSet a Placement divides among members", m.Namespace, m.Spec.PetSet)
+	}
+	if _, scaled := retentionOf(set); scaled == v1.DeletePersistentVolumeClaimRetentionPolicyType {
+		return fail("PetSet %s/%s deletes a pet's claims when it leaves a member (persistentVolumeClaimRetentionPolicy.whenScaled: Delete): its data could not move", m.Namespace, m.Spec.PetSet)
+	}
+	if other := fc.activeMigration(m.Namespace, m.Spec.PetSet); other != nil && other.Name != m.Name {
+		return wait("waiting for Migration %s of the same PetSet to end", other.Name)
+	}
+	ranges := rangesOf(works)
+	k := m.Spec.Ordinal - set.StartOrdinal()
+	from := clusterOf(ranges, k)
+	switch {
+	case m.Spec.Ordinal < set.StartOrdinal() || k >= set.DesiredReplicas():
+		return fail("spec.ordinal: PetSet %s/%s has no pet %d (ordinals %d to %d)", m.Namespace, m.Spec.PetSet, m.Spec.Ordinal, set.StartOrdinal(), set.StartOrdinal()+set.DesiredReplicas()-1)
+	case from == "":
+		return wait("pet %s-%d is not assigned to a member yet", m.Spec.PetSet, m.Spec.Ordinal)
+	case from == m.Spec.To:
+		return fail("spec.to: pet %s-%d already runs in %s", m.Spec.PetSet, m.Spec.Ordinal, from)
+	case works[m.Spec.To] == nil:
+		return fail("spec.to: cluster %q is not one the PetSet's Placement %s chose", m.Spec.To, works[from].Spec.Placement)
+	}
+	if cl, ok := fc.clusters.Get(m.Spec.To); !ok || !isReady(cl) {
+		return wait("cluster %s is not Ready", m.Spec.To)
+	}
+	if cl, ok := fc.clusters.Get(from); !ok || !isReady(cl) {
+		return wait("cluster %s, where the pet runs, is not Ready: its pet cannot be stopped and its data copied", from)
+	}
+	if _, ok := moveOrdinal(ranges, k, from, m.Spec.To); !ok {
+		return fail("spec.ordinal: a member runs one contiguous range of a PetSet's ordinals, so pet %s-%d can move from %s only to a cluster whose range it adjoins or that has none (ranges %s); move the pets at the edge of %s's range first, e.g. with --all",
+			m.Spec.PetSet, m.Spec.Ordinal, from, describeRanges(ranges, set.StartOrdinal()), from)
+	}
+	if m.Annotations[annotationMigrationToken] == "" {
+		tok := make([]byte, 32)
+		if _, err := rand.Read(tok); err != nil {
+			return err
+		}
+		if m.Annotations == nil {
+			m.Annotations = map[string]string{}
+		}
+		m.Annotations[annotationMigrationToken] = hex.EncodeToString(tok)
+		got, err := client.For[*v1.Migration](fc.c, m.Namespace).Update(ctx, m)
+		if err != nil {
+			return fmt.Errorf("federation controller: migration %s: record its token: %w", v1.ObjectKey(m), err)
+		}
+		m = got
+	}
+	st := m.Status
+	st.Phase, st.From, st.Pet = v1.MigrationStopping, from, fmt.Sprintf("%s-%d", m.Spec.PetSet, m.Spec.Ordinal)
+	st.StartTime, st.Message = v1.NewTime(fc.clock.Now()), fmt.Sprintf("stopping pet %s in %s", st.Pet, from)
+	if err := fc.writeMigrationStatus(ctx, m, st); err != nil {
+		return err
+	}
+	fc.placementQ.Enqueue(m.Namespace + "/" + works[from].Spec.Placement)
+	return controller.RequeueAfter(migrationPoll)
+}
+
+func (fc *Controller) writeMigrationStatus(ctx context.Context, m *v1.Migration, st v1.MigrationStatus) error {
+	st.ObservedGeneration = m.Generation
+	if sameJSONValue(m.Status, st) {
+		return nil
+	}
+	next := v1.Clone(m)
+	next.Status = st
+	if _, err := client.For[*v1.Migration](fc.c, m.Namespace).UpdateStatus(ctx, next); err != nil {
+		return fmt.Errorf("federation controller: migration %s: write its status: %w", v1.ObjectKey(m), err)
+	}
+	if st.Phase != m.Status.Phase {
+		fc.log.Info("migration", "migration", v1.ObjectKey(m), "phase", st.Phase, "message", st.Message)
+		typ := v1.EventTypeNormal
+		if st.Phase == v1.MigrationFailed {
+			typ = v1.EventTypeWarning
+		}
+		fc.events.Record(ctx, m, "Migration", "kennel.io/v1", typ, string(st.Phase), st.Message)
+		for _, w := range fc.petSetWorks(m.Namespace, m.Spec.PetSet) {
+			fc.placementQ.Enqueue(m.Namespace + "/" + w.Spec.Placement)
+			break
+		}
+	}
+	return nil
+}
+
+func sameJSONValue(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// petSet is the federated PetSet a Migration moves a pet of.
+func (fc *Controller) petSet(m *v1.Migration) *v1.PetSet {
+	o, ok := fc.objects["PetSet"].Get(m.Namespace + "/" + m.Spec.PetSet)
+	if !ok {
+		return nil
+	}
+	ps, _ := o.(*v1.PetSet)
+	return ps
+}
+
+// petSetWorks are the Works of a federated PetSet, by cluster.
+func (fc *Controller) petSetWorks(ns, name string) map[string]*v1.Work {
+	out := map[string]*v1.Work{}
+	for _, w := range fc.works.ByIndex(bySource, sourceKey(v1.ObjectReference{Kind: "PetSet", Namespace: ns, Name: name})) {
+		out[w.Spec.Cluster] = w
+	}
+	return out
+}
+
+// reportOf is what a member reports of migration m on its Work.
+func reportOf(w *v1.Work, m *v1.Migration) *v1.WorkMigration {
+	if w == nil || w.Status.Migration == nil || w.Status.Migration.ID != string(m.UID) {
+		return nil
+	}
+	return w.Status.Migration
+}
+
+func claimTemplates(set *v1.PetSet) int {
+	if set == nil {
+		return 0
+	}
+	return len(set.Spec.VolumeClaimTemplates)
+}
+
+func retentionOf(set *v1.PetSet) (whenDeleted, whenScaled v1.PersistentVolumeClaimRetentionPolicyType) {
+	whenDeleted, whenScaled = v1.RetainPersistentVolumeClaimRetentionPolicyType, v1.RetainPersistentVolumeClaimRetentionPolicyType
+	if p := set.Spec.PersistentVolumeClaimRetentionPolicy; p != nil {
+		if p.WhenDeleted != "" {
+			whenDeleted = p.WhenDeleted
+		}
+		if p.WhenScaled != "" {
+			whenScaled = p.WhenScaled
+		}
+	}
+	return whenDeleted, whenScaled
+}
+
+// rangesOf reads the ordinal ranges (relative to the set's first
+// ordinal) the Works hold.
+func rangesOf(works map[string]*v1.Work) []placement.Range {
+	var out []placement.Range
+	for cl, w := range works {
+		if st, n, ok := parseRange(w.Annotations[AnnotationOrdinals]); ok {
+			out = append(out, placement.Range{Cluster: cl, Start: st, Count: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b placement.Range) int { return int(a.Start - b.Start) })
+	return out
+}
+
+func clusterOf(ranges []placement.Range, k int32) string {
+	for _, r := range ranges {
+		if k >= r.Start && k < r.Start+r.Count {
+			return r.Cluster
+		}
+	}
+	return ""
+}
+
+func describeRanges(ranges []placement.Range, start int32) string {
+	s := ""
+	for i, r := range ranges {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s %s", r.Cluster, formatRange(start+r.Start, r.Count))
+	}
+	return s
+}
+
+// moveOrdinal gives ordinal k (relative) of from's range to to, keeping
+// one contiguous range per cluster: k must be at an edge of from's range,
+// and to's range must adjoin it or be empty. A k that to holds already
+// is left there (the move is done).
+func moveOrdinal(ranges []placement.Range, k int32, from, to string) ([]placement.Range, bool) {
+	out := slices.Clone(ranges)
+	fi := slices.IndexFunc(out, func(r placement.Range) bool { return r.Cluster == from && r.Count > 0 })
+	ti := slices.IndexFunc(out, func(r placement.Range) bool { return r.Cluster == to && r.Count > 0 })
+	if ti >= 0 && k >= out[ti].Start && k < out[ti].Start+out[ti].Count {
+		return out, true
+	}
+	if fi < 0 {
+		return nil, false
+	}
+	f := &out[fi]
+	top, bottom := k == f.Start+f.Count-1, k == f.Start
+	if !top && !bottom {
+		return nil, false
+	}
+	switch {
+	case ti < 0:
+		out = append(out, placement.Range{Cluster: to, Start: k, Count: 1})
+	case top && out[ti].Start == k+1:
+		out[ti].Start, out[ti].Count = k, out[ti].Count+1
+	case bottom && out[ti].Start+out[ti].Count == k:
+		out[ti].Count++
+	default:
+		return nil, false
+	}
+	f = &out[fi]
+	f.Count--
+	if bottom {
+		f.Start++
+	}
+	out = slices.DeleteFunc(out, func(r placement.Range) bool { return r.Count == 0 })
+	slices.SortFunc(out, func(a, b placement.Range) int { return int(a.Start - b.Start) })
+	return out, true
+}
+
+// migrationShares applies an active Migration to a divided PetSet's
+// shares after gating: the pet is out of the source's share at once, and
+// in the target's only once its volumes are offered (Copying); the
+// manifests carry what each member must do (AnnotationMigrateOut,
+// AnnotationMigrateIn).
+func (fc *Controller) migrationShares(m *v1.Migration, set *v1.PetSet, ranges []placement.Range, out map[string]share) {
+	start := set.StartOrdinal()
+	k := m.Spec.Ordinal - start
+	tok := m.Annotations[annotationMigrationToken]
+	sum := sha256.Sum256([]byte(tok))
+	for _, r := range ranges {
+		sh, ok := out[r.Cluster]
+		if !ok {
+			continue
+		}
+		cnt, st := r.Count, start+r.Start
+		switch r.Cluster {
+		case m.Status.From:
+			sh.replicas, sh.ordinalStart = &cnt, &st
+		case m.Spec.To:
+			if m.Status.Phase == v1.MigrationStopping || m.Status.Phase == v1.MigrationExporting {
+				cnt--
+				if r.Start == k {
+					st++
+				}
+			}
+			sh.replicas, sh.ordinalStart = &cnt, &st
+		}
+		out[r.Cluster] = sh
+	}
+	if sh, ok := out[m.Status.From]; ok {
+		if _, inRanges := rangeOf(ranges, m.Status.From); !inRanges {
+			zero := int32(0)
+			sh.replicas = &zero
+		}
+		mo := v1.MigrateOut{ID: string(m.UID), Ordinal: m.Spec.Ordinal, TokenSHA256: hex.EncodeToString(sum[:]), Done: m.Status.Phase == v1.MigrationCleanup}
+		sh.annotations = map[string]string{v1.AnnotationMigrateOut: mustJSON(mo)}
+		out[m.Status.From] = sh
+	}
+	if sh, ok := out[m.Spec.To]; ok && (m.Status.Phase == v1.MigrationCopying || m.Status.Phase == v1.MigrationCleanup) {
+		mi := v1.MigrateIn{ID: string(m.UID), Ordinal: m.Spec.Ordinal, Sources: map[string]v1.RestoreSource{}}
+		if rep := reportOf(fc.petSetWorks(m.Namespace, m.Spec.PetSet)[m.Status.From], m); rep != nil {
+			for _, e := range rep.Exports {
+				mi.Sources[e.Claim] = v1.RestoreSource{ID: string(m.UID), URL: e.URL, CertSHA256: e.CertSHA256, Token: tok}
+			}
+		}
+		sh.annotations = map[string]string{v1.AnnotationMigrateIn: mustJSON(mi)}
+		out[m.Spec.To] = sh
+	}
+}
+
+func rangeOf(ranges []placement.Range, cluster string) (placement.Range, bool) {
+	for _, r := range ranges {
+		if r.Cluster == cluster {
+			return r, true
+		}
+	}
+	return placement.Range{}, false
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("federation controller: marshal %T: %v", v, err)) // plain structs always marshal
+	}
+	return string(b)
+}
