@@ -62,11 +62,15 @@ func (k *kennel) startMembers(t *testing.T, url string) []*member {
 // startMembersVia is startMembers with member i reaching the federation
 // at url(i) (a fault proxy, say).
 func (k *kennel) startMembersVia(t *testing.T, url func(i int) string) []*member {
-	members := []*member{
+	return k.startMemberList(t, url, []*member{
 		{name: "eu-1", region: "eu-west", zone: "eu-west-1a", compliance: "gdpr"},
 		{name: "eu-2", region: "eu-west", zone: "eu-west-1b", compliance: "gdpr"},
 		{name: "us-1", region: "us-east", zone: "us-east-1a", compliance: "none"},
-	}
+	})
+}
+
+// startMemberList runs and joins the given members.
+func (k *kennel) startMemberList(t *testing.T, url func(i int) string, members []*member) []*member {
 	for i, m := range members {
 		m.context = "m-" + m.name
 		m.cmd = k.startDaemon("Kennel is up", "up", "--data-dir", filepath.Join(k.home, m.name), "--listen", "127.0.0.1:0",

@@ -20,6 +20,10 @@ import (
 // target's agents present to the source's agents for the pet's volumes.
 const annotationMigrationToken = "kennel.io/migration-token"
 
+// migrationFinalizer holds the deletion of a Migration until it ends: the
+// pet is out of its source and not yet in its target meanwhile.
+const migrationFinalizer = "kennel.io/migration"
+
 // bySet indexes Migrations by namespace/petSet.
 const bySet = "petset"
 
@@ -51,10 +55,16 @@ func (fc *Controller) activeMigration(ns, name string) *v1.Migration {
 // the last one done; the Works follow in syncPlacement.
 func (fc *Controller) syncMigration(ctx context.Context, key string) error {
 	m, ok := fc.migrations.Get(key)
-	if !ok || m.Status.Phase == v1.MigrationSucceeded || m.Status.Phase == v1.MigrationFailed {
+	if !ok {
 		return nil
 	}
 	m = v1.Clone(m)
+	if m.Status.Phase == v1.MigrationSucceeded || m.Status.Phase == v1.MigrationFailed {
+		return fc.releaseMigration(ctx, m)
+	}
+	if m.DeletionTimestamp != nil && !active(m) {
+		return fc.releaseMigration(ctx, m) // never started: nothing to finish
+	}
 	works := fc.petSetWorks(m.Namespace, m.Spec.PetSet)
 	st := m.Status
 	switch st.Phase {
@@ -94,13 +104,35 @@ func (fc *Controller) syncMigration(ctx context.Context, key string) error {
 			st.CompletionTime = v1.NewTime(fc.clock.Now())
 		}
 	}
+	if m.DeletionTimestamp != nil && active(&v1.Migration{Status: st}) {
+		st.Message += " (deleted: the migration ends first, its pet cannot be left half-moved)"
+	}
 	if err := fc.writeMigrationStatus(ctx, m, st); err != nil {
 		return err
 	}
 	if !active(&v1.Migration{Status: st}) {
-		return nil
+		return fc.releaseMigration(ctx, m)
 	}
 	return controller.RequeueAfter(migrationPoll)
+}
+
+// releaseMigration removes the finalizer of a Migration that ended.
+func (fc *Controller) releaseMigration(ctx context.Context, m *v1.Migration) error {
+	if !slices.Contains(m.Finalizers, migrationFinalizer) {
+		return nil
+	}
+	cur, err := client.For[*v1.Migration](fc.c, m.Namespace).Get(ctx, m.Name)
+	if v1.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cur.Finalizers = slices.DeleteFunc(cur.Finalizers, func(f string) bool { return f == migrationFinalizer })
+	if _, err := client.For[*v1.Migration](fc.c, m.Namespace).Update(ctx, cur); err != nil && !v1.IsNotFound(err) {
+		return fmt.Errorf("federation controller: migration %s: remove its finalizer: %w", v1.ObjectKey(m), err)
+	}
+	return nil
 }
 
 // startMigration checks that the pet can move and records where from:
@@ -155,15 +187,23 @@ func (fc *Controller) startMigration(ctx context.Context, m *v1.Migration, works
 		return fail("spec.ordinal: a member runs one contiguous range of a PetSet's ordinals, so pet %s-%d can move from %s only to a cluster whose range it adjoins or that has none (ranges %s); move the pets at the edge of %s's range first, e.g. with --all",
 			m.Spec.PetSet, m.Spec.Ordinal, from, describeRanges(ranges, set.StartOrdinal()), from)
 	}
-	if m.Annotations[annotationMigrationToken] == "" {
-		tok := make([]byte, 32)
-		if _, err := rand.Read(tok); err != nil {
-			return err
+	if m.DeletionTimestamp != nil {
+		return fc.releaseMigration(ctx, m)
+	}
+	if m.Annotations[annotationMigrationToken] == "" || !slices.Contains(m.Finalizers, migrationFinalizer) {
+		if m.Annotations[annotationMigrationToken] == "" {
+			tok := make([]byte, 32)
+			if _, err := rand.Read(tok); err != nil {
+				return err
+			}
+			if m.Annotations == nil {
+				m.Annotations = map[string]string{}
+			}
+			m.Annotations[annotationMigrationToken] = hex.EncodeToString(tok)
 		}
-		if m.Annotations == nil {
-			m.Annotations = map[string]string{}
+		if !slices.Contains(m.Finalizers, migrationFinalizer) {
+			m.Finalizers = append(m.Finalizers, migrationFinalizer)
 		}
-		m.Annotations[annotationMigrationToken] = hex.EncodeToString(tok)
 		got, err := client.For[*v1.Migration](fc.c, m.Namespace).Update(ctx, m)
 		if err != nil {
 			return fmt.Errorf("federation controller: migration %s: record its token: %w", v1.ObjectKey(m), err)

@@ -18,6 +18,7 @@ func (e *env) reportMigration(cluster string, rep v1.WorkMigration) {
 	e.t.Helper()
 	wk := e.work(cluster, "default", "petset", "db")
 	wk.Status.Migration = &rep
+	wk.ResourceVersion = "" // as the member agent, the only writer of a Work's status
 	if _, err := client.For[*v1.Work](e.c, wk.Namespace).UpdateStatus(e.ctx, wk); err != nil {
 		e.t.Fatal(err)
 	}
@@ -142,6 +143,27 @@ func TestMigrationMovesAPetThroughItsPhases(t *testing.T) {
 	if !strings.Contains(m.Status.Message, "contiguous range") {
 		t.Fatalf("message %q does not say why", m.Status.Message)
 	}
+	// Deleted while under way, a migration still ends, then goes.
+	e.create(&v1.Migration{ObjectMeta: v1.ObjectMeta{Name: "db-1-to-b"}, Spec: v1.MigrationSpec{PetSet: "db", Ordinal: 1, To: "b"}}, "Migration")
+	id = string(e.waitPhase("db-1-to-b", v1.MigrationStopping).UID)
+	if _, err := client.For[*v1.Migration](e.c, "default").Delete(e.ctx, "db-1-to-b", client.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the deleted migration says it ends first", func() bool {
+		m := e.migration("db-1-to-b")
+		return m.DeletionTimestamp != nil && strings.Contains(m.Status.Message, "ends first")
+	})
+	e.reportMigration("a", v1.WorkMigration{ID: id, Stopped: true, Exports: []v1.VolumeExport{{ID: id, Claim: "data-db-1", URL: "https://x/", CertSHA256: "ab"}}})
+	e.waitPhase("db-1-to-b", v1.MigrationCopying)
+	e.eventually("b is given db-1", func() bool { return share(e.work("b", "default", "petset", "db")) == petSetShare{2, 1} })
+	e.reportMigration("b", v1.WorkMigration{ID: id, Running: true})
+	e.waitPhase("db-1-to-b", v1.MigrationCleanup)
+	e.reportMigration("a", v1.WorkMigration{ID: id, Stopped: true, ClaimsDeleted: true})
+	e.eventually("the deleted migration goes once it ended", func() bool {
+		_, err := client.For[*v1.Migration](e.c, "default").Get(e.ctx, "db-1-to-b")
+		return v1.IsNotFound(err)
+	})
+
 	e.create(&v1.Migration{ObjectMeta: v1.ObjectMeta{Name: "db-1-to-x"}, Spec: v1.MigrationSpec{PetSet: "db", Ordinal: 1, To: "x"}}, "Migration")
 	if m = e.waitPhase("db-1-to-x", v1.MigrationFailed); !strings.Contains(m.Status.Message, `cluster "x"`) {
 		t.Fatalf("message %q does not name the cluster", m.Status.Message)
