@@ -175,6 +175,11 @@ func (w *podWorker) setUpClaim(ctx context.Context, pod *v1.Pod, v *v1.Volume, d
 	if err != nil {
 		return nil, err
 	}
+	// The volume is not ready for the pod's containers before what it
+	// is to be restored from is all in it (restore.go).
+	if err := w.restoreClaim(ctx, pod, c, pv.Name, out.source); err != nil {
+		return nil, err
+	}
 	out.readOnly = out.readOnly || ro
 	out.qos = q
 	return out, nil

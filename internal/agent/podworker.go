@@ -46,6 +46,9 @@ type podWorker struct {
 	// that did not take (zero: none pending).
 	retryAt time.Time
 	fence   podFence
+	// restores say how far the restores of the pod's claims are, by
+	// claim (restore.go).
+	restores []v1.VolumeRestoreStatus
 }
 
 // ctrState is what the worker tracks of one container between syncs.

@@ -18,14 +18,18 @@ import (
 	"github.com/kennel-dev/kennel/internal/runtime"
 )
 
-// server is the agent's HTTPS endpoint for logs and exec. Only the API
-// server may call it: it must present a client certificate with the
-// proxy's CommonName, signed by the cluster CA.
+// server is the agent's HTTPS endpoint for logs and exec, and for the
+// export of stopped pets' volumes. Only the API server may read logs and
+// run commands: it must present a client certificate with the proxy's
+// CommonName, signed by the cluster CA. A volume export is read by
+// another cluster's agent, which has no such certificate: it presents
+// the bearer token whose hash the claim carries (export.go).
 type server struct {
 	a           *Agent
 	ln          net.Listener
 	http        *http.Server
 	fingerprint string
+	exports     *exports
 }
 
 func (a *Agent) startServer() (*server, error) {
@@ -37,23 +41,21 @@ func (a *Agent) startServer() (*server, error) {
 	if len(a.cfg.CA) == 0 || !pool.AppendCertsFromPEM(a.cfg.CA) {
 		return nil, errors.New("agent: the cluster CA is required (it verifies the API server's client certificate for logs and exec)")
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert,
-		ClientCAs: pool, MinVersion: tls.VersionTLS12,
-		VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
-			if len(chains) == 0 || chains[0][0].Subject.CommonName != v1.AgentProxyClientCN {
-				return fmt.Errorf("agent: only the API server (%s) may call the agent", v1.AgentProxyClientCN)
-			}
-			return nil
-		}}
+	// A client certificate is verified when one is presented; each
+	// handler says whether it needs the API server's (apiServerOnly).
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.VerifyClientCertIfGiven,
+		ClientCAs: pool, MinVersion: tls.VersionTLS12}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("agent: listen %s: %w", a.cfg.Listen, err)
 	}
-	s := &server{a: a, ln: ln, fingerprint: fp}
+	s := &server{a: a, ln: ln, fingerprint: fp, exports: newExports(a)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.logs)
-	mux.HandleFunc("POST /exec/{namespace}/{pod}/{container}", s.exec)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", apiServerOnly(s.logs))
+	mux.HandleFunc("POST /exec/{namespace}/{pod}/{container}", apiServerOnly(s.exec))
+	mux.HandleFunc("GET /volumes/{namespace}/{claim}/manifest", s.exportVolume)
+	mux.HandleFunc("GET /volumes/{namespace}/{claim}/file", s.exportVolume)
+	mux.HandleFunc("GET /healthz", apiServerOnly(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: nil}
 	a.wg.Go(func() {
@@ -75,10 +77,25 @@ func (s *server) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 func (s *server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := s.http.Shutdown(ctx); err != nil {
-		return s.http.Close()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		err = s.http.Close()
 	}
-	return nil
+	s.exports.close()
+	return err
+}
+
+// apiServerOnly lets only the API server call h: a client certificate
+// signed by the cluster CA (the TLS handshake verified it) with the
+// proxy's CommonName.
+func apiServerOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || r.TLS.VerifiedChains[0][0].Subject.CommonName != v1.AgentProxyClientCN {
+			http.Error(w, fmt.Sprintf("agent: only the API server (%s) may call this endpoint", v1.AgentProxyClientCN), http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // target finds the pod and container a request names, answering 404

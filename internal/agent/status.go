@@ -61,6 +61,7 @@ func (w *podWorker) buildStatus(pod *v1.Pod) v1.PodStatus {
 	if w.ip != "" {
 		st.PodIP, st.PodIPs = w.ip, []v1.PodIP{{IP: w.ip}}
 	}
+	st.VolumeRestores = w.restoreStatuses(pod)
 	var inits initState
 	st.InitContainerStatuses, inits = w.initContainerStatuses(pod)
 	pending := "ContainerCreating"

@@ -53,6 +53,8 @@ func printers() map[string]printer {
 			row: typed(controllerRevisionRow)},
 		"clusters": {headers: cols("NAME", "REGION", "READY", "AGE"), wide: cols("ZONES", "API-ENDPOINT"),
 			row: typed(clusterRow)},
+		"migrations": {headers: cols("NAME", "PET", "FROM", "TO", "PHASE", "PROGRESS", "AGE"), wide: cols("MESSAGE"),
+			row: typed(migrationRow)},
 	}
 }
 

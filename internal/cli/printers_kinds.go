@@ -393,3 +393,16 @@ func clusterRow(c *v1.Cluster, now time.Time) []string {
 	return []string{c.Name, c.Spec.Region, ready, age(c.CreationTimestamp, now),
 		joinOrNone(c.Spec.Zones), orNone(c.Spec.APIEndpoint)}
 }
+
+func migrationRow(m *v1.Migration, now time.Time) []string {
+	progress := "-"
+	if st := m.Status; st.BytesTotal > 0 {
+		progress = fmt.Sprintf("%d%% of %s", 100*st.BytesDone/st.BytesTotal, humanBytes(st.BytesTotal))
+	}
+	pet := m.Status.Pet
+	if pet == "" {
+		pet = fmt.Sprintf("%s-%d", m.Spec.PetSet, m.Spec.Ordinal)
+	}
+	return []string{m.Name, pet, orNone(m.Status.From), m.Spec.To, orDash(string(m.Status.Phase)), progress,
+		age(m.CreationTimestamp, now), m.Status.Message}
+}

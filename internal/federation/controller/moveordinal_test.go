@@ -8,7 +8,9 @@ import (
 )
 
 func TestMoveOrdinal(t *testing.T) {
-	r := func(c string, start, n int32) placement.Range { return placement.Range{Cluster: c, Start: start, Count: n} }
+	r := func(c string, start, n int32) placement.Range {
+		return placement.Range{Cluster: c, Start: start, Count: n}
+	}
 	for _, tc := range []struct {
 		name     string
 		ranges   []placement.Range

@@ -65,6 +65,8 @@ func (w *works) prepareMigrateIn(ctx context.Context, set *v1.PetSet, in *v1.Mig
 		restore := mustJSON(src)
 		cur, err := pvcs.Get(ctx, name)
 		switch {
+		case err == nil && cur.Annotations[annotationRestored] == in.ID:
+			// Filled, and its pet ran with it: the order is spent.
 		case v1.IsNotFound(err):
 			labels := maps.Clone(t.Labels)
 			if labels == nil {
@@ -123,7 +125,38 @@ func (w *works) migrateInReport(ctx context.Context, set *v1.PetSet, in *v1.Migr
 		}
 	}
 	rep.Running = done >= len(in.Sources) && v1.IsPodReady(pod)
+	if rep.Running {
+		if err := w.spendRestores(ctx, set, in); err != nil {
+			rep.Running, rep.Message = false, err.Error()
+		}
+	}
 	return rep
+}
+
+// annotationRestored on a claim names the migration that filled it, once
+// its pet ran with the data: the restore-from order (and its token) is
+// removed then.
+const annotationRestored = "kennel.io/restored-by-migration"
+
+// spendRestores removes the restore orders from a migrated pet's claims.
+func (w *works) spendRestores(ctx context.Context, set *v1.PetSet, in *v1.MigrateIn) error {
+	pvcs := client.For[*v1.PersistentVolumeClaim](w.a.mem, set.Namespace)
+	for name := range in.Sources {
+		c, err := pvcs.Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("member: migration %s: claim %s: %w", in.ID, name, err)
+		}
+		if c.Annotations[annotationRestored] == in.ID && c.Annotations[v1.AnnotationRestoreFrom] == "" {
+			continue
+		}
+		next := v1.Clone(c)
+		delete(next.Annotations, v1.AnnotationRestoreFrom)
+		next.Annotations[annotationRestored] = in.ID
+		if _, err := pvcs.Update(ctx, next); err != nil {
+			return fmt.Errorf("member: migration %s: claim %s: remove its restore order: %w", in.ID, name, err)
+		}
+	}
+	return nil
 }
 
 // migrateOutReport handles a pet migrating out: once its pod is gone and

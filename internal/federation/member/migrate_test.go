@@ -93,6 +93,19 @@ func TestMigrateIn(t *testing.T) {
 	pod.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue}}
 	e.podStatus(pod)
 	e.migrationReport("db", func(r *v1.WorkMigration) bool { return r.Running })
+	testcluster.Eventually(t, wait, "the spent restore order (and its token) leaves the claim", func() bool {
+		c := get[*v1.PersistentVolumeClaim](e, e.mem.Admin, "default", "data-db-2")
+		_, has := c.Annotations[v1.AnnotationRestoreFrom]
+		return !has
+	})
+	// The Work still says migrate in until the federation ends the
+	// migration: the order is not put back.
+	e.putWork("east", "db", ps)
+	e.workApplied("east", "db")
+	e.migrationReport("db", func(r *v1.WorkMigration) bool { return r.Running })
+	if c := get[*v1.PersistentVolumeClaim](e, e.mem.Admin, "default", "data-db-2"); c.Annotations[v1.AnnotationRestoreFrom] != "" {
+		t.Fatal("the spent restore order was put back on the claim")
+	}
 }
 
 func (e *env) podStatus(p *v1.Pod) *v1.Pod {

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/kennel-dev/kennel/api/v1"
+	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/testcluster"
+)
+
+const federatedRedis = `apiVersion: v1
+kind: Service
+metadata: {name: redis}
+spec:
+  clusterIP: None
+  selector: {app: redis}
+  ports: [{name: redis, port: 6379}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis}
+spec:
+  serviceName: redis
+  replicas: 1
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis}}
+    spec:
+      containers:
+      - name: redis
+        command: ["sh", "-c", "exec %s --bind $(POD_IP) --port 6379 --dir /data --save '' --appendonly yes --appendfsync always --protected-mode no"]
+        readinessProbe: {tcpSocket: {port: 6379}, periodSeconds: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      storageClassName: local
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 256Mi}}
+---
+apiVersion: kennel.io/v1
+kind: Placement
+metadata: {name: redis}
+spec:
+  resourceSelectors:
+  - {apiVersion: apps/v1, kind: StatefulSet, name: redis}
+  - {apiVersion: v1, kind: Service, name: redis}
+  replicaScheduling:
+    type: Divided
+    weights:
+    - {clusters: [eu-1], weight: 1}
+    - {clusters: [eu-2], weight: 0}
+`
+
+// TestMigrationWithRedis: a Redis pet (Debian's redis-server, its data in
+// an append-only file on its local volume) runs in member eu-1; `kennel
+// federation migrate` moves it to eu-2: the keys written before are all
+// there after, served by redis-0 in eu-2 under the same DNS names, and
+// eu-1 keeps neither the pod nor its claim.
+func TestMigrationWithRedis(t *testing.T) {
+	requireRoot(t, "local volumes are mounted and pods resolve through Kennel DNS only as root")
+	redis := requireBinary(t, "redis-server", "redis-server")
+	cli := requireBinary(t, "redis-cli", "redis-server")
+	k := build(t)
+	port, dnsPort := freePort(t), freePort(t)
+	k.federation(port, dnsPort)
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	members := k.startMemberList(t, func(int) string { return url }, []*member{
+		{name: "eu-1", region: "eu-west", zone: "eu-west-1a", compliance: "gdpr"},
+		{name: "eu-2", region: "eu-west", zone: "eu-west-1b", compliance: "gdpr"},
+	})
+	eu1, eu2 := members[0], members[1]
+	ctx := context.Background()
+	k.mustRun(fmt.Sprintf(federatedRedis, redis), "--context", "fed", "apply", "-f", "-")
+
+	pod := readyPod(t, eu1, "redis-0")
+	rcli := func(ip string, stdin string, args ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, cli, append([]string{"-h", ip, "-p", "6379"}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, _ := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	const keys = 2000
+	var cmds strings.Builder
+	for i := range keys {
+		fmt.Fprintf(&cmds, "SET key:%d value-%d-%s\n", i, i, strings.Repeat("x", 200))
+	}
+	rcli(pod.Status.PodIP, cmds.String())
+	if n := rcli(pod.Status.PodIP, "", "DBSIZE"); n != fmt.Sprint(keys) {
+		t.Fatalf("redis-0 in eu-1 holds %s keys, want %d", n, keys)
+	}
+
+	// At most one redis-0 at any time: watched from both members while
+	// it moves (a pod object exists from before its process starts until
+	// after it ended).
+	stopWatch := make(chan struct{})
+	both := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stopWatch:
+				close(both)
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			_, err1 := client.For[*v1.Pod](eu1.c, "default").Get(ctx, "redis-0")
+			p2, err2 := client.For[*v1.Pod](eu2.c, "default").Get(ctx, "redis-0")
+			if err1 == nil && err2 == nil {
+				select {
+				case both <- fmt.Sprintf("redis-0 exists in eu-1 and in eu-2 (phase %s there)", p2.Status.Phase):
+				default:
+				}
+			}
+		}
+	}()
+	out := k.mustRun("", "--context", "fed", "federation", "migrate", "petset/redis", "--pet", "redis-0", "--to", "eu-2", "--timeout", "4m")
+	t.Logf("kennel federation migrate:\n%s", out)
+	for _, want := range []string{"Copying", "100%", "runs in eu-2 with its data"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the command's output does not show %q", want)
+		}
+	}
+
+	close(stopWatch)
+	if msg, ok := <-both; ok {
+		t.Fatal(msg)
+	}
+	moved := readyPod(t, eu2, "redis-0")
+	if n := rcli(moved.Status.PodIP, "", "DBSIZE"); n != fmt.Sprint(keys) {
+		t.Fatalf("redis-0 in eu-2 holds %s keys, want %d", n, keys)
+	}
+	for _, i := range []int{0, 1, keys / 2, keys - 1} {
+		if got, want := rcli(moved.Status.PodIP, "", "GET", fmt.Sprintf("key:%d", i)), fmt.Sprintf("value-%d-%s", i, strings.Repeat("x", 200)); got != want {
+			t.Fatalf("GET key:%d in eu-2 = %q, want %q", i, got, want)
+		}
+	}
+	if len(moved.Status.VolumeRestores) != 1 || !moved.Status.VolumeRestores[0].Done {
+		t.Errorf("the pod's volume restores: %+v, want one, done", moved.Status.VolumeRestores)
+	}
+	testcluster.Eventually(t, time.Minute, "the spent restore order leaves eu-2's claim", func() bool {
+		c, err := client.For[*v1.PersistentVolumeClaim](eu2.c, "default").Get(ctx, "data-redis-0")
+		return err == nil && c.Annotations[v1.AnnotationRestoreFrom] == ""
+	})
+	testcluster.Eventually(t, time.Minute, "eu-1 keeps neither the pod nor the claim", func() bool {
+		_, err1 := client.For[*v1.Pod](eu1.c, "default").Get(ctx, "redis-0")
+		_, err2 := client.For[*v1.PersistentVolumeClaim](eu1.c, "default").Get(ctx, "data-redis-0")
+		return v1.IsNotFound(err1) && v1.IsNotFound(err2)
+	})
+	// The same names: the member's own and the federation's.
+	testcluster.Eventually(t, 30*time.Second, "redis-0.redis.default.svc.cluster.local inside eu-2", func() bool {
+		out, _, err := k.run("", "--context", eu2.context, "exec", "redis-0", "--", "getent", "ahostsv4", "redis-0.redis.default.svc.cluster.local")
+		return err == nil && strings.HasPrefix(strings.TrimSpace(out), moved.Status.PodIP+" ")
+	})
+	testcluster.Eventually(t, 30*time.Second, "redis-0.redis.default.fed.svc.example.com on the federation's DNS", func() bool {
+		out, _, err := k.run("", "dns", "query", "redis-0.redis.default.fed.svc.example.com", "--server", fmt.Sprintf("127.0.0.1:%d", dnsPort))
+		return err == nil && strings.Contains(out, moved.Status.PodIP)
+	})
+	if got := rcli(moved.Status.PodIP, "", "GET", "key:7"); !strings.HasPrefix(got, "value-7-") {
+		t.Fatalf("GET key:7 after the checks = %q", got)
+	}
+	m, err := client.For[*v1.Migration](k.contextClient("fed"), "default").Get(ctx, "redis-0-to-eu-2")
+	if err != nil || m.Status.Phase != v1.MigrationSucceeded || m.Status.BytesTotal == 0 || m.Status.BytesDone != m.Status.BytesTotal {
+		t.Fatalf("migration %+v (%v): want Succeeded with every byte copied", m.Status, err)
+	}
+}
+
+// readyPod waits for pod name to run Ready in member m.
+func readyPod(t *testing.T, m *member, name string) *v1.Pod {
+	t.Helper()
+	var pod *v1.Pod
+	testcluster.Eventually(t, 3*time.Minute, name+" Ready in "+m.name, func() bool {
+		p, err := client.For[*v1.Pod](m.c, "default").Get(context.Background(), name)
+		pod = p
+		return err == nil && v1.IsPodReady(p) && p.DeletionTimestamp == nil
+	})
+	return pod
+}
