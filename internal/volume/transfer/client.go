@@ -88,7 +88,7 @@ func newHTTPClient(pin string) *http.Client {
 		// handshake, and a certificate other than the pinned one fails it.
 		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true, VerifyConnection: verify},
 		TLSHandshakeTimeout: 10 * time.Second, DisableCompression: true, MaxIdleConnsPerHost: 1,
-		IdleConnTimeout: 30 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10,
+		IdleConnTimeout: 30 * time.Second, ReadBufferSize: 1 << 20, WriteBufferSize: 64 << 10,
 	}
 	return &http.Client{Transport: tr}
 }

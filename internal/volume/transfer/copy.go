@@ -143,26 +143,25 @@ func (r *restorer) fetch(ctx context.Context, e Entry, offset int64, f *os.File,
 // returns how many bytes it wrote.
 func (r *restorer) receive(resp *response, f *os.File, sum hash.Hash) (int64, error) {
 	var total int64
-	for {
-		n, err := fill(resp.Body, r.buf)
+	read := func(buf []byte) (int, error) {
+		n, err := fill(resp.Body, buf)
 		if n > 0 {
 			resp.touch()
-			sum.Write(r.buf[:n])
-			if _, werr := f.Write(r.buf[:n]); werr != nil {
-				return total, werr
-			}
-			total += int64(n)
-			r.prog.BytesDone += int64(n)
-			r.prog.Transferred += int64(n)
-			r.emit(false)
 		}
-		if errors.Is(err, io.EOF) {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
+		return n, err
 	}
+	err := pipe(len(r.buf), read, func(buf []byte) error {
+		sum.Write(buf)
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+		total += int64(len(buf))
+		r.prog.BytesDone += int64(len(buf))
+		r.prog.Transferred += int64(len(buf))
+		r.emit(false)
+		return nil
+	})
+	return total, err
 }
 
 // fill reads into buf until it is full or the reader ends; unlike

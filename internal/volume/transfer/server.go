@@ -149,23 +149,21 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, root *os.Roo
 	w.Header().Set(TrailerSHA256, hex.EncodeToString(sum.Sum(nil)))
 }
 
-// sendHashed copies src to w through buf, hashing what it sends.
+// sendHashed copies src to w, hashing what it sends; the file is read
+// while the last buffer is sent.
 func sendHashed(w io.Writer, src io.Reader, sum io.Writer, buf []byte) error {
-	for {
-		n, err := io.ReadFull(src, buf)
-		if n > 0 {
-			sum.Write(buf[:n])
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
+	read := func(b []byte) (int, error) {
+		n, err := io.ReadFull(src, b)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+		return n, err
 	}
+	return pipe(len(buf), read, func(b []byte) error {
+		sum.Write(b)
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // openRegular opens rel for reading when it is a regular file reached
