@@ -171,7 +171,9 @@ func nextToMove(ctx context.Context, c *client.Client, set *v1.PetSet, to string
 func migrateOne(ctx context.Context, g *globalOptions, c *client.Client, ns, set string, ord int32, o *migrateOptions) error {
 	migs := client.For[*v1.Migration](c, ns)
 	name := fmt.Sprintf("%s-%d-to-%s", set, ord, o.to)
+	began := time.Now()
 	m, err := migs.Get(ctx, name)
+	created := false
 	switch {
 	case v1.IsNotFound(err):
 		m, err = migs.Create(ctx, &v1.Migration{ObjectMeta: v1.ObjectMeta{Name: name, Namespace: ns},
@@ -179,6 +181,7 @@ func migrateOne(ctx context.Context, g *globalOptions, c *client.Client, ns, set
 		if err != nil {
 			return fmt.Errorf("federation migrate: create migration %s: %w", name, err)
 		}
+		created = true
 		fmt.Fprintf(g.streams.Out, "migration %s/%s created: %s-%d to %s\n", ns, name, set, ord, o.to)
 	case err != nil:
 		return fmt.Errorf("federation migrate: migration %s: %w", name, err)
@@ -192,8 +195,11 @@ func migrateOne(ctx context.Context, g *globalOptions, c *client.Client, ns, set
 		case v1.MigrationSucceeded:
 			bar.done()
 			took := ""
-			if m.Status.StartTime != nil && m.Status.CompletionTime != nil {
-				took = " in " + m.Status.CompletionTime.Sub(m.Status.StartTime.Time).Round(100*time.Millisecond).String()
+			switch {
+			case created:
+				took = " in " + time.Since(began).Round(100*time.Millisecond).String()
+			case m.Status.StartTime != nil && m.Status.CompletionTime != nil:
+				took = " in " + m.Status.CompletionTime.Sub(m.Status.StartTime.Time).String()
 			}
 			fmt.Fprintf(g.streams.Out, "%s%s\n", m.Status.Message, took)
 			return nil
@@ -244,7 +250,11 @@ func (b *progressBar) show(m *v1.Migration) {
 	if st.Phase == v1.MigrationCopying && !b.startedCopy {
 		b.startedCopy, b.start, b.startBytes = true, time.Now(), st.BytesDone
 	}
-	line := fmt.Sprintf("%-10s %s", phase, st.Message)
+	msg := st.Message
+	if msg == "" {
+		msg = "waiting for the federation's migration controller"
+	}
+	line := fmt.Sprintf("%-10s %s", phase, msg)
 	if st.BytesTotal > 0 {
 		frac := float64(st.BytesDone) / float64(st.BytesTotal)
 		const width = 30

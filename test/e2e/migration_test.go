@@ -171,6 +171,98 @@ func TestMigrationWithRedis(t *testing.T) {
 	}
 }
 
+const federatedFiles = `apiVersion: v1
+kind: Service
+metadata: {name: files}
+spec:
+  clusterIP: None
+  selector: {app: files}
+  ports: [{name: p, port: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: files}
+spec:
+  serviceName: files
+  replicas: 3
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: files}}
+  template:
+    metadata: {labels: {app: files}}
+    spec:
+      containers:
+      - name: main
+        command: ["sh", "-c", "[ -f /data/born ] || echo $(POD_NAME) $(POD_IP) > /data/born; exec sleep 100000"]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      storageClassName: local
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 16Mi}}
+---
+apiVersion: kennel.io/v1
+kind: Placement
+metadata: {name: files}
+spec:
+  resourceSelectors:
+  - {apiVersion: apps/v1, kind: StatefulSet, name: files}
+  - {apiVersion: v1, kind: Service, name: files}
+  replicaScheduling:
+    type: Divided
+    weights:
+    - {clusters: [eu-1], weight: 1}
+    - {clusters: [eu-2], weight: 0}
+`
+
+// TestMigrateAll: --all moves a 3-pet set from eu-1 to eu-2 one pet at a
+// time, highest ordinal first, each with its data (the file the pet wrote
+// when it was first born, in eu-1).
+func TestMigrateAll(t *testing.T) {
+	requireRoot(t, "local volumes are mounted only as root")
+	k := build(t)
+	port, dnsPort := freePort(t), freePort(t)
+	k.federation(port, dnsPort)
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	members := k.startMemberList(t, func(int) string { return url }, []*member{
+		{name: "eu-1", region: "eu-west", zone: "eu-west-1a", compliance: "gdpr"},
+		{name: "eu-2", region: "eu-west", zone: "eu-west-1b", compliance: "gdpr"},
+	})
+	eu1, eu2 := members[0], members[1]
+	k.mustRun(federatedFiles, "--context", "fed", "apply", "-f", "-")
+	born := map[string]string{}
+	for _, pet := range []string{"files-0", "files-1", "files-2"} {
+		p := readyPod(t, eu1, pet)
+		testcluster.Eventually(t, time.Minute, pet+" wrote its birth file", func() bool {
+			out, _, err := k.run("", "--context", eu1.context, "exec", pet, "--", "cat", "/data/born")
+			born[pet] = strings.TrimSpace(out)
+			return err == nil && born[pet] == pet+" "+p.Status.PodIP
+		})
+	}
+	out := k.mustRun("", "--context", "fed", "federation", "migrate", "petset/files", "--all", "--to", "eu-2", "--timeout", "4m")
+	t.Logf("kennel federation migrate --all:\n%s", out)
+	order := []string{}
+	for _, line := range strings.Split(out, "\n") {
+		if _, after, ok := strings.Cut(line, "created: "); ok {
+			order = append(order, strings.Fields(after)[0])
+		}
+	}
+	if strings.Join(order, " ") != "files-2 files-1 files-0" || !strings.Contains(out, "every pet of petset files runs in eu-2") {
+		t.Fatalf("migrations in order %v, want files-2 files-1 files-0, and the end said", order)
+	}
+	for pet, want := range born {
+		readyPod(t, eu2, pet)
+		got, _, err := k.run("", "--context", eu2.context, "exec", pet, "--", "cat", "/data/born")
+		if err != nil || strings.TrimSpace(got) != want {
+			t.Errorf("%s in eu-2: /data/born is %q (%v), want %q, written in eu-1", pet, got, err, want)
+		}
+	}
+	pods, err := client.For[*v1.Pod](eu1.c, "default").List(context.Background(), client.ListOptions{LabelSelector: "app=files"})
+	if err != nil || len(pods.Items) != 0 {
+		t.Fatalf("eu-1 still has %d pods of files (%v)", len(pods.Items), err)
+	}
+}
+
 // readyPod waits for pod name to run Ready in member m.
 func readyPod(t *testing.T, m *member, name string) *v1.Pod {
 	t.Helper()
