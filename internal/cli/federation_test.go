@@ -25,6 +25,12 @@ func TestFederationJoinBadInput(t *testing.T) {
 			`"token" not set`},
 		{[]string{"federation", "status"}, "is not a federation"},
 		{[]string{"federation", "unjoin"}, "not a member of a federation"},
+		{[]string{"federation", "migrate", "db", "--pet", "db-1", "--to", "eu-2"}, "want petset/NAME"},
+		{[]string{"federation", "migrate", "deployment/web", "--pet", "web-1", "--to", "eu-2"}, "only a PetSet's pets migrate"},
+		{[]string{"federation", "migrate", "petset/db", "--pet", "db-1"}, "--to: required"},
+		{[]string{"federation", "migrate", "petset/db", "--to", "eu-2"}, "either --pet NAME-N or --all"},
+		{[]string{"federation", "migrate", "petset/db", "--pet", "db-1", "--all", "--to", "eu-2"}, "either --pet NAME-N or --all"},
+		{[]string{"federation", "migrate", "petset/db", "--pet", "db-1", "--to", "eu-2"}, "is not a federation"},
 	}
 	for _, c := range cases {
 		if got := e.mustFail(c.args...); !strings.Contains(got, c.want) {
