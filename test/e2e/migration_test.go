@@ -169,6 +169,21 @@ func TestMigrationWithRedis(t *testing.T) {
 	if err != nil || m.Status.Phase != v1.MigrationSucceeded || m.Status.BytesTotal == 0 || m.Status.BytesDone != m.Status.BytesTotal {
 		t.Fatalf("migration %+v (%v): want Succeeded with every byte copied", m.Status, err)
 	}
+	deleteFederated(t, k, fmt.Sprintf(federatedRedis, redis), members)
+}
+
+// deleteFederated deletes a manifest's objects on the federation and
+// waits until the members run none of their pods (the members' agents
+// would put back what a test deleted in a member itself).
+func deleteFederated(t *testing.T, k *kennel, manifest string, members []*member) {
+	t.Helper()
+	k.mustRun(manifest, "--context", "fed", "delete", "-f", "-")
+	for _, m := range members {
+		testcluster.Eventually(t, 2*time.Minute, m.name+" emptied", func() bool {
+			pods, err := client.For[*v1.Pod](m.c, "default").List(context.Background(), client.ListOptions{})
+			return err == nil && len(pods.Items) == 0
+		})
+	}
 }
 
 const federatedFiles = `apiVersion: v1
@@ -261,6 +276,7 @@ func TestMigrateAll(t *testing.T) {
 	if err != nil || len(pods.Items) != 0 {
 		t.Fatalf("eu-1 still has %d pods of files (%v)", len(pods.Items), err)
 	}
+	deleteFederated(t, k, federatedFiles, members)
 }
 
 // readyPod waits for pod name to run Ready in member m.
