@@ -45,7 +45,9 @@ func (r MigrationResult) RawMBps() float64 { return float64(r.Bytes) / 1e6 / r.R
 func (r MigrationResult) Ratio() float64 { return r.TransferMBps() / r.RawMBps() }
 
 // SequentialMBps is the throughput of the sequential copy in MB/s.
-func (r MigrationResult) SequentialMBps() float64 { return float64(r.Bytes) / 1e6 / r.Sequential.Seconds() }
+func (r MigrationResult) SequentialMBps() float64 {
+	return float64(r.Bytes) / 1e6 / r.Sequential.Seconds()
+}
 
 func (r MigrationResult) String() string {
 	return fmt.Sprintf("%d bytes: transfer %.0f MB/s (%s), raw copy %.0f MB/s (%s, reads and writes overlapped), sequential copy %.0f MB/s (%s), ratio %.2f, caches dropped %v",
