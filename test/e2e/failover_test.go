@@ -252,9 +252,7 @@ func TestFencedFailover(t *testing.T) {
 	crash := time.Now()
 	where(map[string]string{"ha-2": "eu-2"})
 	t.Logf("us-1 crashed: ha-2 serves in eu-2 after %v", time.Since(crash).Round(100*time.Millisecond))
-	if b, err := os.ReadFile(filepath.Join(k.home, "us-1", "agents", "node-1", "fence", "watchdog.log")); err == nil {
-		t.Logf("us-1's fence watchdog (crash at %s):\n%s", crash.Format(time.StampMilli), b)
-	}
+	logFenceDir(t, filepath.Join(k.home, "us-1", "agents", "node-1", "fence"), crash)
 	// us-1 comes back: its fenced pet is not started again, and goes.
 	m := members[2]
 	m.cmd = k.startDaemon("Kennel is up", "up", "--data-dir", filepath.Join(k.home, m.name), "--listen", "127.0.0.1:0",
@@ -306,5 +304,29 @@ func TestFencedFailover(t *testing.T) {
 			pods, err := client.For[*v1.Pod](m.c, "default").List(ctx, client.ListOptions{})
 			return err == nil && len(pods.Items) == 0
 		})
+	}
+}
+
+// logFenceDir logs what a node's fence watchdog did and holds: its log,
+// whether the process it logged last is alive, and every fence file and
+// record (to find why a pet outlived its deadline, should one).
+func logFenceDir(t *testing.T, dir string, crash time.Time) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "watchdog.log"))
+	if err != nil {
+		t.Logf("fence watchdog log: %v", err)
+	}
+	alive := "no pid logged"
+	if i := strings.LastIndex(string(b), "pid="); i >= 0 {
+		pid := strings.Fields(string(b)[i+len("pid="):])[0]
+		st, err := os.ReadFile("/proc/" + pid + "/stat")
+		alive = fmt.Sprintf("pid %s: %q (%v)", pid, strings.TrimSpace(string(st)), err)
+	}
+	t.Logf("us-1's fence watchdog (crash at %s), %s:\n%s", crash.Format(time.StampMilli), alive, b)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if c, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && e.Name() != "watchdog.log" {
+			t.Logf("%s: %s", e.Name(), c)
+		}
 	}
 }
