@@ -36,16 +36,19 @@ func TestOnSpareThreadAvoidsTheMainThreadAndEndsIt(t *testing.T) {
 	if len(seen) != calls {
 		t.Fatalf("fn ran %d times, want %d", len(seen), calls)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for _, tid := range seen {
 		for {
 			if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); os.IsNotExist(err) {
 				break
 			}
-			if time.Now().After(deadline) {
+			select {
+			case <-deadline:
 				t.Fatalf("thread %d outlived its fn", tid)
+			case <-tick.C:
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }
