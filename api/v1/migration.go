@@ -112,7 +112,9 @@ type MigrateIn struct {
 	Sources map[string]RestoreSource `json:"sources"`
 }
 
-// VolumeExport is one claim a source member exports, as it reports it.
+// VolumeExport is one claim a source member exports, as it reports it:
+// one per claim template of the pet; without a URL when the pet has no
+// such claim (nothing to copy).
 type VolumeExport struct {
 	// ID is the migration's (MigrateOut.ID).
 	ID         string `json:"id"`

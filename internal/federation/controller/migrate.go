@@ -413,6 +413,9 @@ func (fc *Controller) migrationShares(m *v1.Migration, set *v1.PetSet, ranges []
 		mi := v1.MigrateIn{ID: string(m.UID), Ordinal: m.Spec.Ordinal, Sources: map[string]v1.RestoreSource{}}
 		if rep := reportOf(fc.petSetWorks(m.Namespace, m.Spec.PetSet)[m.Status.From], m); rep != nil {
 			for _, e := range rep.Exports {
+				if e.URL == "" {
+					continue // the pet had no such claim: it starts empty
+				}
 				mi.Sources[e.Claim] = v1.RestoreSource{ID: string(m.UID), URL: e.URL, CertSHA256: e.CertSHA256, Token: tok}
 			}
 		}

@@ -105,12 +105,12 @@ func TestMigrationMovesAPetThroughItsPhases(t *testing.T) {
 		t.Fatalf("b got %d replicas before a reported db-2 stopped", s.replicas)
 	}
 	export := v1.VolumeExport{ID: id, Claim: "data-db-2", URL: "https://10.0.0.1:10250/volumes/default/data-db-2", CertSHA256: "ab12"}
-	e.reportMigration("a", v1.WorkMigration{ID: id, Stopped: true, Exports: []v1.VolumeExport{export}})
+	e.reportMigration("a", v1.WorkMigration{ID: id, Stopped: true, Exports: []v1.VolumeExport{export, {ID: id, Claim: "never-made-db-2"}}})
 	e.waitPhase("db-2-to-b", v1.MigrationCopying)
 	e.eventually("b is given db-2 with where to fill its claim from", func() bool {
 		wb := e.work("b", "default", "petset", "db")
 		_, in := orders(wb)
-		return share(wb) == petSetShare{1, 2} && in != nil && in.ID == id && in.Sources["data-db-2"] ==
+		return share(wb) == petSetShare{1, 2} && in != nil && in.ID == id && len(in.Sources) == 1 && in.Sources["data-db-2"] ==
 			v1.RestoreSource{ID: id, URL: export.URL, CertSHA256: "ab12", Token: tok}
 	})
 

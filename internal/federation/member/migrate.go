@@ -187,7 +187,9 @@ func (w *works) migrateOutReport(ctx context.Context, set *v1.PetSet, cur v1.Obj
 		name := claimNameOf(set, t.Name, mo.Ordinal)
 		c, err := pvcs.Get(ctx, name)
 		if v1.IsNotFound(err) {
-			continue // never made: nothing to copy
+			// Never made: nothing to copy (an export without a URL says so).
+			rep.Exports = append(rep.Exports, v1.VolumeExport{ID: mo.ID, Claim: name})
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("member: migration %s: claim %s: %w", mo.ID, name, err)
