@@ -20,7 +20,8 @@ func newFederationStatusCommand(g *globalOptions) *cobra.Command {
 		Long: `Show, on the federation's context, every member cluster — Ready, when it last
 renewed its membership and how long ago, its Kennel version, nodes and free
 capacity — then every Placement with its conditions and, per placed object,
-each cluster's share (PetSet ordinal ranges) and what the member reports.`,
+each cluster's share (PetSet ordinal ranges) and what the member reports;
+then the Migrations that have not succeeded (under way or failed).`,
 		Example: `  kennel --context fed federation status`,
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runFederationStatus(cmd.Context(), g) },
@@ -115,6 +116,26 @@ func runFederationStatus(ctx context.Context, g *globalOptions) error {
 				fmt.Fprintf(out, "%s/%s %s: %s\n", p.Namespace, p.Name, cond.Type, cond.Message)
 			}
 		}
+	}
+	return printMigrations(ctx, c, g)
+}
+
+// printMigrations lists the Migrations that have not succeeded.
+func printMigrations(ctx context.Context, c *client.Client, g *globalOptions) error {
+	migs, err := client.For[*v1.Migration](c, "").ListAll(ctx, client.ListOptions{})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	rows := [][]string{{"NAMESPACE", "MIGRATION", "PET", "FROM", "TO", "PHASE", "PROGRESS", "AGE", "MESSAGE"}}
+	for _, m := range migs.Items {
+		if m.Status.Phase != v1.MigrationSucceeded {
+			rows = append(rows, append([]string{m.Namespace}, migrationRow(m, now)...))
+		}
+	}
+	if len(rows) > 1 {
+		fmt.Fprintln(g.streams.Out)
+		(&table{w: g.streams.Out}).print(rows)
 	}
 	return nil
 }

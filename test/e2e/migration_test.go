@@ -169,6 +169,14 @@ func TestMigrationWithRedis(t *testing.T) {
 	if err != nil || m.Status.Phase != v1.MigrationSucceeded || m.Status.BytesTotal == 0 || m.Status.BytesDone != m.Status.BytesTotal {
 		t.Fatalf("migration %+v (%v): want Succeeded with every byte copied", m.Status, err)
 	}
+	// A migration that cannot be: the command fails with the reason, and
+	// the federation's status lists it.
+	if _, errOut, err := k.run("", "--context", "fed", "federation", "migrate", "petset/redis", "--pet", "redis-5", "--to", "eu-1"); err == nil || !strings.Contains(errOut, "no pet 5") {
+		t.Errorf("migrating redis-5: %v, %q; want a failure saying there is no pet 5", err, errOut)
+	}
+	if out := k.mustRun("", "--context", "fed", "federation", "status"); !strings.Contains(out, "redis-5-to-eu-1") || !strings.Contains(out, "Failed") {
+		t.Errorf("federation status does not list the failed migration:\n%s", out)
+	}
 	deleteFederated(t, k, fmt.Sprintf(federatedRedis, redis), members)
 }
 
