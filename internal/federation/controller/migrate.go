@@ -138,77 +138,24 @@ func (fc *Controller) releaseMigration(ctx context.Context, m *v1.Migration) err
 // startMigration checks that the pet can move and records where from:
 // the Works then leave it out of the source's share.
 func (fc *Controller) startMigration(ctx context.Context, m *v1.Migration, works map[string]*v1.Work) error {
-	fail := func(format string, args ...any) error {
+	from, v := fc.checkMigration(m, works)
+	if v.msg != "" {
 		st := m.Status
-		st.Phase, st.Message = v1.MigrationFailed, fmt.Sprintf(format, args...)
-		return fc.writeMigrationStatus(ctx, m, st)
-	}
-	wait := func(format string, args ...any) error {
-		st := m.Status
-		st.Phase, st.Message = v1.MigrationPending, fmt.Sprintf(format, args...)
-		if err := fc.writeMigrationStatus(ctx, m, st); err != nil {
+		st.Phase, st.Message = v1.MigrationPending, v.msg
+		if v.fail {
+			st.Phase = v1.MigrationFailed
+		}
+		if err := fc.writeMigrationStatus(ctx, m, st); err != nil || v.fail {
 			return err
 		}
 		return controller.RequeueAfter(migrationPoll)
 	}
-	set := fc.petSet(m)
-	if set == nil {
-		return fail("PetSet %s/%s does not exist on the federation", m.Namespace, m.Spec.PetSet)
-	}
-	if len(works) == 0 {
-		return fail("PetSet %s/%s is not placed in any member: a Migration moves a pet of a PetSet a Placement divides among members", m.Namespace, m.Spec.PetSet)
-	}
-	if _, scaled := retentionOf(set); scaled == v1.DeletePersistentVolumeClaimRetentionPolicyType {
-		return fail("PetSet %s/%s deletes a pet's claims when it leaves a member (persistentVolumeClaimRetentionPolicy.whenScaled: Delete): its data could not move", m.Namespace, m.Spec.PetSet)
-	}
-	if other := fc.activeMigration(m.Namespace, m.Spec.PetSet); other != nil && other.Name != m.Name {
-		return wait("waiting for Migration %s of the same PetSet to end", other.Name)
-	}
-	ranges := rangesOf(works)
-	k := m.Spec.Ordinal - set.StartOrdinal()
-	from := clusterOf(ranges, k)
-	switch {
-	case m.Spec.Ordinal < set.StartOrdinal() || k >= set.DesiredReplicas():
-		return fail("spec.ordinal: PetSet %s/%s has no pet %d (ordinals %d to %d)", m.Namespace, m.Spec.PetSet, m.Spec.Ordinal, set.StartOrdinal(), set.StartOrdinal()+set.DesiredReplicas()-1)
-	case from == "":
-		return wait("pet %s-%d is not assigned to a member yet", m.Spec.PetSet, m.Spec.Ordinal)
-	case from == m.Spec.To:
-		return fail("spec.to: pet %s-%d already runs in %s", m.Spec.PetSet, m.Spec.Ordinal, from)
-	case works[m.Spec.To] == nil:
-		return fail("spec.to: cluster %q is not one the PetSet's Placement %s chose", m.Spec.To, works[from].Spec.Placement)
-	}
-	if cl, ok := fc.clusters.Get(m.Spec.To); !ok || !isReady(cl) {
-		return wait("cluster %s is not Ready", m.Spec.To)
-	}
-	if cl, ok := fc.clusters.Get(from); !ok || !isReady(cl) {
-		return wait("cluster %s, where the pet runs, is not Ready: its pet cannot be stopped and its data copied", from)
-	}
-	if _, ok := moveOrdinal(ranges, k, from, m.Spec.To); !ok {
-		return fail("spec.ordinal: a member runs one contiguous range of a PetSet's ordinals, so pet %s-%d can move from %s only to a cluster whose range it adjoins or that has none (ranges %s); move the pets at the edge of %s's range first, e.g. with --all",
-			m.Spec.PetSet, m.Spec.Ordinal, from, describeRanges(ranges, set.StartOrdinal()), from)
-	}
 	if m.DeletionTimestamp != nil {
 		return fc.releaseMigration(ctx, m)
 	}
-	if m.Annotations[annotationMigrationToken] == "" || !slices.Contains(m.Finalizers, migrationFinalizer) {
-		if m.Annotations[annotationMigrationToken] == "" {
-			tok := make([]byte, 32)
-			if _, err := rand.Read(tok); err != nil {
-				return err
-			}
-			if m.Annotations == nil {
-				m.Annotations = map[string]string{}
-			}
-			m.Annotations[annotationMigrationToken] = hex.EncodeToString(tok)
-		}
-		if !slices.Contains(m.Finalizers, migrationFinalizer) {
-			m.Finalizers = append(m.Finalizers, migrationFinalizer)
-		}
-		got, err := client.For[*v1.Migration](fc.c, m.Namespace).Update(ctx, m)
-		if err != nil {
-			return fmt.Errorf("federation controller: migration %s: record its token: %w", v1.ObjectKey(m), err)
-		}
-		m = got
+	m, err := fc.armMigration(ctx, m)
+	if err != nil {
+		return err
 	}
 	st := m.Status
 	st.Phase, st.From, st.Pet = v1.MigrationStopping, from, fmt.Sprintf("%s-%d", m.Spec.PetSet, m.Spec.Ordinal)
@@ -218,6 +165,82 @@ func (fc *Controller) startMigration(ctx context.Context, m *v1.Migration, works
 	}
 	fc.placementQ.Enqueue(m.Namespace + "/" + works[from].Spec.Placement)
 	return controller.RequeueAfter(migrationPoll)
+}
+
+// verdict is why a Migration cannot start: it fails, or waits; none
+// when msg is empty.
+type verdict struct {
+	fail bool
+	msg  string
+}
+
+func failed(format string, args ...any) verdict { return verdict{true, fmt.Sprintf(format, args...)} }
+func waits(format string, args ...any) verdict  { return verdict{false, fmt.Sprintf(format, args...)} }
+
+// checkMigration says where the pet runs, or why it cannot move (yet).
+func (fc *Controller) checkMigration(m *v1.Migration, works map[string]*v1.Work) (string, verdict) {
+	set, ns, name := fc.petSet(m), m.Namespace, m.Spec.PetSet
+	switch {
+	case set == nil:
+		return "", failed("PetSet %s/%s does not exist on the federation", ns, name)
+	case len(works) == 0:
+		return "", failed("PetSet %s/%s is not placed in any member: a Migration moves a pet of a PetSet a Placement divides among members", ns, name)
+	}
+	if _, scaled := retentionOf(set); scaled == v1.DeletePersistentVolumeClaimRetentionPolicyType {
+		return "", failed("PetSet %s/%s deletes a pet's claims when it leaves a member (persistentVolumeClaimRetentionPolicy.whenScaled: Delete): its data could not move", ns, name)
+	}
+	if other := fc.activeMigration(ns, name); other != nil && other.Name != m.Name {
+		return "", waits("waiting for Migration %s of the same PetSet to end", other.Name)
+	}
+	ranges := rangesOf(works)
+	k := m.Spec.Ordinal - set.StartOrdinal()
+	from := clusterOf(ranges, k)
+	switch {
+	case m.Spec.Ordinal < set.StartOrdinal() || k >= set.DesiredReplicas():
+		return "", failed("spec.ordinal: PetSet %s/%s has no pet %d (ordinals %d to %d)", ns, name, m.Spec.Ordinal, set.StartOrdinal(), set.StartOrdinal()+set.DesiredReplicas()-1)
+	case from == "":
+		return "", waits("pet %s-%d is not assigned to a member yet", name, m.Spec.Ordinal)
+	case from == m.Spec.To:
+		return "", failed("spec.to: pet %s-%d already runs in %s", name, m.Spec.Ordinal, from)
+	case works[m.Spec.To] == nil:
+		return "", failed("spec.to: cluster %q is not one the PetSet's Placement %s chose", m.Spec.To, works[from].Spec.Placement)
+	}
+	if cl, ok := fc.clusters.Get(m.Spec.To); !ok || !isReady(cl) {
+		return "", waits("cluster %s is not Ready", m.Spec.To)
+	}
+	if cl, ok := fc.clusters.Get(from); !ok || !isReady(cl) {
+		return "", waits("cluster %s, where the pet runs, is not Ready: its pet cannot be stopped and its data copied", from)
+	}
+	if _, ok := moveOrdinal(ranges, k, from, m.Spec.To); !ok {
+		return "", failed("spec.ordinal: a member runs one contiguous range of a PetSet's ordinals, so pet %s-%d can move from %s only to a cluster whose range it adjoins or that has none (ranges %s); move the pets at the edge of %s's range first, e.g. with --all",
+			name, m.Spec.Ordinal, from, describeRanges(ranges, set.StartOrdinal()), from)
+	}
+	return from, verdict{}
+}
+
+// armMigration gives a starting Migration its token and its finalizer.
+func (fc *Controller) armMigration(ctx context.Context, m *v1.Migration) (*v1.Migration, error) {
+	if m.Annotations[annotationMigrationToken] != "" && slices.Contains(m.Finalizers, migrationFinalizer) {
+		return m, nil
+	}
+	if m.Annotations[annotationMigrationToken] == "" {
+		tok := make([]byte, 32)
+		if _, err := rand.Read(tok); err != nil {
+			return nil, err
+		}
+		if m.Annotations == nil {
+			m.Annotations = map[string]string{}
+		}
+		m.Annotations[annotationMigrationToken] = hex.EncodeToString(tok)
+	}
+	if !slices.Contains(m.Finalizers, migrationFinalizer) {
+		m.Finalizers = append(m.Finalizers, migrationFinalizer)
+	}
+	got, err := client.For[*v1.Migration](fc.c, m.Namespace).Update(ctx, m)
+	if err != nil {
+		return nil, fmt.Errorf("federation controller: migration %s: record its token: %w", v1.ObjectKey(m), err)
+	}
+	return got, nil
 }
 
 func (fc *Controller) writeMigrationStatus(ctx context.Context, m *v1.Migration, st v1.MigrationStatus) error {
