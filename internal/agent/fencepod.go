@@ -110,7 +110,8 @@ func (w *podWorker) syncFenceFile(pod *v1.Pod) time.Time {
 	if w.fence.cgroups == nil {
 		w.fence.cgroups = w.a.podCgroups(w.uid)
 	}
-	f := fence.File{Deadline: deadline, Pod: v1.ObjectKey(pod), UID: w.uid, Cgroups: w.fence.cgroups, PGIDs: w.runningPGIDs(pod)}
+	f := fence.File{Deadline: deadline, Pod: v1.ObjectKey(pod), UID: w.uid, Cgroups: w.fence.cgroups}
+	f.PGIDs, f.PGIDStarts = w.runningPGIDs(pod)
 	if len(f.PGIDs) == 0 && !now.Before(deadline) {
 		return next
 	}
@@ -140,21 +141,24 @@ func (w *podWorker) removeFenceFile(pod *v1.Pod) time.Time {
 
 func sameFenceFile(a, b fence.File) bool {
 	return a.Deadline.Equal(b.Deadline) && a.Pod == b.Pod && a.UID == b.UID &&
-		slices.Equal(a.Cgroups, b.Cgroups) && slices.Equal(a.PGIDs, b.PGIDs)
+		slices.Equal(a.Cgroups, b.Cgroups) && slices.Equal(a.PGIDs, b.PGIDs) && slices.Equal(a.PGIDStarts, b.PGIDStarts)
 }
 
 // runningPGIDs are the process groups of the pod's running containers
-// (the process runtime makes each container's pid its group's id).
-func (w *podWorker) runningPGIDs(pod *v1.Pod) []int {
-	var out []int
+// (the process runtime makes each container's pid its group's id), with
+// their leaders' start times (0 for a leader already gone: its group, if
+// any process is left in it, is still the pod's, and a process that gets
+// its id later has a start time).
+func (w *podWorker) runningPGIDs(pod *v1.Pod) (pgids []int, starts []uint64) {
 	for _, c := range append(append([]v1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		cur, _, err := w.a.rt.ContainerStatus(w.uid, c.Name)
-		if err == nil && cur.State == runtime.StateRunning && cur.Pid > 0 {
-			out = append(out, cur.Pid)
+		if err != nil || cur.State != runtime.StateRunning || cur.Pid <= 0 {
+			continue
 		}
+		start, _ := fence.StartTime(cur.Pid)
+		pgids, starts = append(pgids, cur.Pid), append(starts, start)
 	}
-	slices.Sort(out)
-	return out
+	return pgids, starts
 }
 
 // fencedWaiting is the state of a container held back by its pod's

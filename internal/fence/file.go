@@ -59,6 +59,21 @@ type File struct {
 	Cgroups []string `json:"cgroups,omitempty"`
 	// PGIDs are the process groups of the pod's running containers.
 	PGIDs []int `json:"pgids,omitempty"`
+	// PGIDStarts are the start times of the groups' leaders (StartTime),
+	// in PGIDs' order. A group whose id now names a process that started
+	// at another time is not the pod's — the leader ended, the group with
+	// it, and the id was given to another process — and is left alone;
+	// while any process is in a group the kernel gives its id to no new
+	// process, so a group whose leader is gone is still the pod's.
+	PGIDStarts []uint64 `json:"pgidStarts,omitempty"`
+}
+
+// StartTime is when process pid started, in clock ticks after boot
+// (field 22 of /proc/<pid>/stat): with the pid, it names one process
+// across pid reuse.
+func StartTime(pid int) (uint64, bool) {
+	st, ok := readStat("/proc", pid)
+	return st.start, ok
 }
 
 // Record is what the watchdog did when a File's deadline passed.

@@ -52,11 +52,27 @@ func (k *killer) round() {
 	for _, pid := range k.groupMembers() {
 		k.killed[pid] = true
 	}
-	for _, pgid := range k.file.PGIDs {
-		if pgid > 1 && pgid != k.selfPgrp {
-			k.signal(-pgid, pgid)
-		}
+	for _, pgid := range k.groups() {
+		k.signal(-pgid, pgid)
 	}
+}
+
+// groups are the pod's process groups that are still its own (see
+// File.PGIDStarts), never this process's.
+func (k *killer) groups() []int {
+	var out []int
+	for i, pgid := range k.file.PGIDs {
+		if pgid <= 1 || pgid == k.selfPgrp {
+			continue
+		}
+		if len(k.file.PGIDStarts) == len(k.file.PGIDs) {
+			if st, ok := k.stat(pgid); ok && st.start != k.file.PGIDStarts[i] {
+				continue // the id names another process now
+			}
+		}
+		out = append(out, pgid)
+	}
+	return out
 }
 
 // signal sends SIGKILL to pid (a process group when negative).
@@ -145,13 +161,14 @@ func (k *killer) groupMembers() []int {
 		k.fail(fmt.Errorf("fence: %w", err))
 		return nil
 	}
+	groups := k.groups()
 	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == k.self {
 			continue
 		}
-		if st, ok := k.stat(pid); ok && st.live() && slices.Contains(k.file.PGIDs, st.pgrp) && st.pgrp != k.selfPgrp {
+		if st, ok := k.stat(pid); ok && st.live() && slices.Contains(groups, st.pgrp) {
 			out = append(out, pid)
 		}
 	}
@@ -162,15 +179,19 @@ func (k *killer) groupMembers() []int {
 type procStat struct {
 	state byte // 'Z' zombie, 'X' dead
 	pgrp  int
+	start uint64 // clock ticks after boot
 }
 
 func (s procStat) live() bool { return s.state != 'Z' && s.state != 'X' }
 
-// stat reads /proc/<pid>/stat. The command name (field 2) is in
+// stat reads /proc/<pid>/stat.
+func (k *killer) stat(pid int) (procStat, bool) { return readStat(k.procRoot, pid) }
+
+// readStat reads procRoot/<pid>/stat. The command name (field 2) is in
 // parentheses and may hold spaces and parentheses, so fields are counted
 // from the last ')'.
-func (k *killer) stat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(filepath.Join(k.procRoot, strconv.Itoa(pid), "stat"))
+func readStat(procRoot string, pid int) (procStat, bool) {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return procStat{}, false
 	}
@@ -178,15 +199,16 @@ func (k *killer) stat(pid int) (procStat, bool) {
 	if i < 0 || i+2 >= len(b) {
 		return procStat{}, false
 	}
-	fields := bytes.Fields(b[i+2:]) // state, ppid, pgrp, …
-	if len(fields) < 3 || len(fields[0]) != 1 {
+	fields := bytes.Fields(b[i+2:]) // state (field 3), ppid, pgrp, … starttime (22)
+	if len(fields) < 20 || len(fields[0]) != 1 {
 		return procStat{}, false
 	}
-	pgrp, err := strconv.Atoi(string(fields[2]))
-	if err != nil {
+	pgrp, err1 := strconv.Atoi(string(fields[2]))
+	start, err2 := strconv.ParseUint(string(fields[19]), 10, 64)
+	if err1 != nil || err2 != nil {
 		return procStat{}, false
 	}
-	return procStat{state: fields[0][0], pgrp: pgrp}, true
+	return procStat{state: fields[0][0], pgrp: pgrp, start: start}, true
 }
 
 func isFile(path string) bool {

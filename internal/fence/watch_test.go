@@ -155,6 +155,44 @@ func TestLaunchStartsADetachedWatchdog(t *testing.T) {
 	})
 }
 
+// A fence file outlives the pod's processes; PIDs wrap (pid_max is 32768
+// on many machines), so a group id it names may name another process's
+// group by the deadline. The watchdog kills a group only while its id
+// names the leader that started when the file says — or no process (the
+// leader is gone, and the kernel reuses no id of a living group).
+func TestWatchSparesAReusedProcessGroupID(t *testing.T) {
+	dir := t.TempDir()
+	startWatch(t, dir)
+	other := startPod(t, nil) // the process that got the id
+	start, ok := StartTime(other.pid)
+	if !ok {
+		t.Fatal("no start time for a live process")
+	}
+	f := File{Pod: "default/pet-0", UID: "uid-4", PGIDs: []int{other.pid}, PGIDStarts: []uint64{start + 1},
+		Deadline: time.Now().Add(200 * time.Millisecond)}
+	if err := Write(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.Eventually(t, 5*time.Second, "the record", func() bool {
+		_, err := ReadRecord(dir, f.UID)
+		return err == nil
+	})
+	if rec, _ := ReadRecord(dir, f.UID); rec.Killed != 0 {
+		t.Fatalf("record %+v: the watchdog killed a group whose id names another process now", rec)
+	}
+	select {
+	case e := <-other.exited:
+		t.Fatalf("the other process died: %v", e.state)
+	default:
+	}
+	// The same id with the right start time is the pod's.
+	f.UID, f.PGIDStarts, f.Deadline = "uid-5", []uint64{start}, time.Now().Add(200*time.Millisecond)
+	if err := Write(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	other.waitKilled(t, f.Deadline)
+}
+
 // On cgroup v1 a node agent moves one thread of its own into a pod's
 // cgroup for an instant to fork a container there, which lists the
 // agent's pid in the group's cgroup.procs: a watchdog (a process of its
