@@ -124,6 +124,11 @@ func (w *works) migrateInReport(ctx context.Context, set *v1.PetSet, in *v1.Migr
 			rep.Message = fmt.Sprintf("claim %s: %s", r.Claim, r.Message)
 		}
 	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && rep.Message == "" {
+			rep.Message = fmt.Sprintf("pod %s in %s is not scheduled: %s", pet, w.a.cfg.Cluster, c.Message)
+		}
+	}
 	rep.Running = done >= len(in.Sources) && v1.IsPodReady(pod)
 	if rep.Running {
 		if err := w.spendRestores(ctx, set, in); err != nil {
