@@ -18,7 +18,7 @@ import (
 )
 
 // heartbeatPets is a divided PetSet whose pets append "<pet> <pid>
-// <unix ns>" to history every 100 ms: the history checker rebuilds from
+// <unix ns> <pod IP>" to history every 100 ms (the IP says which member): the history checker rebuilds from
 // it when each process ran.
 func heartbeatPets(name, history, policy string, replicas int, weights, affinity string) string {
 	return fmt.Sprintf(`apiVersion: v1
@@ -43,7 +43,7 @@ spec:
       terminationGracePeriodSeconds: 2
       containers:
       - name: main
-        command: ["sh", "-c", "while true; do echo $(POD_NAME) $$$$ $$(date +%%s%%N) >> %[2]s; sleep 0.1; done"]
+        command: ["sh", "-c", "while true; do echo $(POD_NAME) $$$$ $$(date +%%s%%N) $(POD_IP) >> %[2]s; sleep 0.1; done"]
 ---
 apiVersion: kennel.io/v1
 kind: Placement
@@ -59,9 +59,10 @@ spec:
 `, name, history, policy, replicas, weights, affinity)
 }
 
-// span is when one process of a pet ran, from its heartbeats.
+// span is when one process of a pet ran, from its heartbeats, and where
+// (its pod's IP, when the heartbeat says).
 type span struct {
-	pid      string
+	pid, ip  string
 	from, to time.Time
 }
 
@@ -88,8 +89,12 @@ func history(b string) (map[string][]span, []string) {
 	spans := map[string]map[string]*span{}
 	for _, line := range strings.Split(strings.TrimSpace(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) != 3 {
+		if len(f) != 3 && len(f) != 4 {
 			continue // a line cut by a kill
+		}
+		ip := ""
+		if len(f) == 4 {
+			ip = f[3]
 		}
 		ns, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
@@ -99,10 +104,10 @@ func history(b string) (map[string][]span, []string) {
 		if spans[f[0]] == nil {
 			spans[f[0]] = map[string]*span{}
 		}
-		s := spans[f[0]][f[1]]
+		s := spans[f[0]][f[1]+" "+ip]
 		if s == nil {
-			s = &span{pid: f[1], from: at, to: at}
-			spans[f[0]][f[1]] = s
+			s = &span{pid: f[1], ip: ip, from: at, to: at}
+			spans[f[0]][f[1]+" "+ip] = s
 		}
 		s.to = at
 	}
@@ -115,8 +120,8 @@ func history(b string) (map[string][]span, []string) {
 		slices.SortFunc(list, func(a, b span) int { return a.from.Compare(b.from) })
 		for i := 1; i < len(list); i++ {
 			if prev := list[i-1]; !list[i].from.After(prev.to.Add(150 * time.Millisecond)) {
-				overlaps = append(overlaps, fmt.Sprintf("pet %s ran twice at once: pid %s (%s … %s) and pid %s from %s", pet, prev.pid,
-					prev.from.Format(time.StampMilli), prev.to.Format(time.StampMilli), list[i].pid, list[i].from.Format(time.StampMilli)))
+				overlaps = append(overlaps, fmt.Sprintf("pet %s ran twice at once: pid %s at %s (%s … %s) and pid %s at %s from %s", pet, prev.pid, prev.ip,
+					prev.from.Format(time.StampMilli), prev.to.Format(time.StampMilli), list[i].pid, list[i].ip, list[i].from.Format(time.StampMilli)))
 			}
 		}
 		out[pet] = list

@@ -67,6 +67,17 @@ func (f *fencing) afterRenewal(ctx context.Context, r renewal) error {
 		if err := f.w.resync(ctx); err != nil {
 			return err
 		}
+		stray, err := f.strayPets(ctx)
+		if err != nil {
+			return err
+		}
+		if len(stray) > 0 {
+			f.a.log.Info("waiting for the pets this member no longer runs to stop before renewing the fence", "pods", stray)
+			f.mu.Lock()
+			f.dirty = true // and look again at the next renewal
+			f.mu.Unlock()
+			return nil
+		}
 	}
 	if r.claimed != "" {
 		// The federation claims the Lease, then rewrites the Works of
