@@ -87,7 +87,9 @@ func TestMigrateIn(t *testing.T) {
 	pod = e.create(e.mem.Admin, pod).(*v1.Pod)
 	pod.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Message: "0/2 nodes are available: 2 insufficient storage"}}
 	pod = e.podStatus(pod)
-	e.migrationReport("db", func(r *v1.WorkMigration) bool { return strings.Contains(r.Message, "not scheduled: 0/2 nodes are available") })
+	e.migrationReport("db", func(r *v1.WorkMigration) bool {
+		return strings.Contains(r.Message, "not scheduled: 0/2 nodes are available")
+	})
 	pod.Status.Conditions = nil
 	pod.Status.VolumeRestores = []v1.VolumeRestoreStatus{{Claim: "data-db-2", ID: "m1", BytesDone: 5, BytesTotal: 10}}
 	pod = e.podStatus(pod)
