@@ -89,7 +89,7 @@ type Federation struct {
 	// of the members failed at once (default 0.5).
 	DriftMargin    time.Duration
 	MaxFailedShare float64
-	// AutomaticFailover enables failover policy Automatic (experimental).
+	// AutomaticFailover enables failover policy Automatic (opt-in).
 	AutomaticFailover bool
 }
 

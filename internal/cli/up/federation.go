@@ -76,5 +76,5 @@ func addFailoverFlags(cmd *cobra.Command, o *options) {
 	f := cmd.Flags()
 	f.DurationVar(&o.driftMargin, "failover-drift-margin", 5*time.Second, "added to a Placement's fencing period before a silent member's pets are started elsewhere: covers clock drift and the member's time to stop them")
 	f.Float64Var(&o.maxFailedShare, "failover-max-failed-share", 0.5, "no automatic failover while more than this share of the members has failed at once")
-	f.BoolVar(&o.automaticFailover, "automatic-failover", false, "enable Placements' failover policy Automatic (experimental: see docs/federation.md); off, it is treated as Never")
+	f.BoolVar(&o.automaticFailover, "automatic-failover", false, "enable Placements' failover policy Automatic (opt-in: see docs/federation.md); off, it is treated as Never")
 }

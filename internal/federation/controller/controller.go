@@ -42,7 +42,7 @@ type Config struct {
 	MaxFailedShare float64
 	// AutomaticFailover enables Placements' failover policy Automatic;
 	// without it they are treated as Never, with a FailoverBlocked
-	// condition that says so (the feature is experimental).
+	// condition that says so (the feature is opt-in).
 	AutomaticFailover bool
 	// Clock is the time source; nil is the system clock.
 	Clock  clock.Clock

@@ -55,7 +55,7 @@ func (fc *Controller) failover(pl *v1.Placement, current []string) *failoverStat
 	st.automatic = true
 	if !fc.cfg.AutomaticFailover {
 		st.blocked = ReasonFailoverDisabled
-		st.blockedMsg = "automatic failover is experimental and off in this federation (kennel federation up --automatic-failover): the policy is treated as Never"
+		st.blockedMsg = "automatic failover is off in this federation (opt-in: kennel federation up --automatic-failover): the policy is treated as Never"
 		return st
 	}
 	all := fc.clusters.List()

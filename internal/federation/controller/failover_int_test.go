@@ -24,7 +24,7 @@ func automatic(fencing time.Duration) *v1.Placement {
 // registers members a, b and c; stop ends the renewals keepRenewing
 // starts with it.
 func threeMembers(t *testing.T) (*env, chan struct{}) {
-	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = time.Second; c.DriftMargin = 500 * time.Millisecond })
+	e := startWith(t, func(c *fed.Config) { c.ClusterGracePeriod = 5 * time.Second; c.DriftMargin = time.Second })
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	for _, c := range []string{"a", "b", "c"} {
@@ -71,7 +71,7 @@ func TestFailoverMovesFencedPets(t *testing.T) {
 	bStop := make(chan struct{})
 	e.keepRenewing(bStop, "b")
 	e.create(petSet("db", 5), "PetSet")
-	e.create(automatic(2*time.Second), "Placement")
+	e.create(automatic(3*time.Second), "Placement")
 	wait := func(what string, want map[string]petSetShare) {
 		t.Helper()
 		e.eventually(what, func() bool {
@@ -91,14 +91,14 @@ func TestFailoverMovesFencedPets(t *testing.T) {
 	wait("c last", map[string]petSetShare{"c": {1, 4}})
 	var m v1.PetSet
 	if err := jsonOf(e.work("b", "default", "petset", "db"), &m); err != nil || m.Spec.Template.Labels[v1.LabelFenced] != "true" ||
-		m.Spec.Template.Annotations[v1.AnnotationFencingPeriod] != "2s" {
+		m.Spec.Template.Annotations[v1.AnnotationFencingPeriod] != "3s" {
 		t.Fatalf("pets not marked fenceable: %v %v", m.Spec.Template.Labels, err)
 	}
 
 	close(bStop) // b is cut off
 	cut := time.Now()
 	wait("b's ordinals moved to a", map[string]petSetShare{"a": {4, 0}, "b": {0, 2}})
-	if d := time.Since(cut); d < 2*time.Second {
+	if d := time.Since(cut); d < 3*time.Second {
 		t.Fatalf("moved %v after b's last renewal: before the fencing period", d)
 	}
 	l, err := client.For[*v1.Lease](e.c, v1.NamespaceClusterLeases).Get(e.ctx, "b")
@@ -129,7 +129,7 @@ func TestFailoverBrake(t *testing.T) {
 	bc := make(chan struct{})
 	e.keepRenewing(bc, "b", "c")
 	e.create(petSet("db", 3), "PetSet")
-	p := automatic(time.Second)
+	p := automatic(2 * time.Second)
 	p.Spec.ReplicaScheduling.Weights = []v1.ClusterWeight{w("a", 1), w("b", 1), w("c", 1)}
 	e.create(p, "Placement")
 	e.eventually("works for b and c", func() bool {
@@ -167,7 +167,7 @@ func TestFailoverRedividesStatelessReplicas(t *testing.T) {
 	e.create(&v1.Placement{ObjectMeta: v1.ObjectMeta{Name: "web"}, Spec: v1.PlacementSpec{
 		ResourceSelectors: []v1.ResourceSelector{{Kind: "Deployment", Name: "web"}},
 		ReplicaScheduling: &v1.ReplicaScheduling{Type: v1.ReplicaSchedulingDivided, Weights: []v1.ClusterWeight{w("a", 1), w("b", 1), w("c", 1)}},
-		Failover:          &v1.FailoverPolicy{Policy: v1.FailoverAutomatic, GracePeriod: &v1.Duration{Duration: 2 * time.Second}},
+		Failover:          &v1.FailoverPolicy{Policy: v1.FailoverAutomatic, GracePeriod: &v1.Duration{Duration: 3 * time.Second}},
 	}}, "Placement")
 	replicas := func(cl string) int32 {
 		wk := e.work(cl, "default", "deployment", "web")
@@ -188,7 +188,7 @@ func TestFailoverRedividesStatelessReplicas(t *testing.T) {
 	close(bStop)
 	cut := time.Now()
 	split("b's replicas divided among a and c", 3, 0, 3)
-	if d := time.Since(cut); d < 2*time.Second {
+	if d := time.Since(cut); d < 3*time.Second {
 		t.Fatalf("re-divided %v after b's last renewal: before the grace period", d)
 	}
 	e.keepRenewing(stop, "b")
@@ -201,7 +201,7 @@ func TestAutomaticFailoverIsOptIn(t *testing.T) {
 	e := startWith(t, func(c *fed.Config) { c.AutomaticFailover = false })
 	e.addCluster("a", "eu", "eu-a", nil)
 	e.create(petSet("db", 1), "PetSet")
-	p := automatic(time.Second)
+	p := automatic(2 * time.Second)
 	p.Spec.ReplicaScheduling.Weights = []v1.ClusterWeight{w("a", 1)}
 	e.create(p, "Placement")
 	e.eventually("FailoverBlocked AutomaticFailoverDisabled", func() bool {
