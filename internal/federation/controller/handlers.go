@@ -63,6 +63,11 @@ func (fc *Controller) wireHandlers() {
 	fc.migrations.AddHandler(onAny(func(obj any) {
 		if m, ok := obj.(*v1.Migration); ok {
 			fc.migrateQ.Enqueue(v1.ObjectKey(m))
+			// The shares follow the phase: the placement is synced once
+			// this cache shows it.
+			for _, w := range fc.petSetWorks(m.Namespace, m.Spec.PetSet) {
+				fc.placementQ.Enqueue(m.Namespace + "/" + w.Spec.Placement)
+			}
 		}
 	}))
 	for kind, inf := range fc.objects {

@@ -260,10 +260,6 @@ func (fc *Controller) writeMigrationStatus(ctx context.Context, m *v1.Migration,
 			typ = v1.EventTypeWarning
 		}
 		fc.events.Record(ctx, m, "Migration", "kennel.io/v1", typ, string(st.Phase), st.Message)
-		for _, w := range fc.petSetWorks(m.Namespace, m.Spec.PetSet) {
-			fc.placementQ.Enqueue(m.Namespace + "/" + w.Spec.Placement)
-			break
-		}
 	}
 	return nil
 }
