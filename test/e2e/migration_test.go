@@ -122,11 +122,27 @@ func TestMigrationWithRedis(t *testing.T) {
 	}()
 	out := k.mustRun("", "--context", "fed", "federation", "migrate", "petset/redis", "--pet", "redis-0", "--to", "eu-2", "--timeout", "4m")
 	t.Logf("kennel federation migrate:\n%s", out)
-	for _, want := range []string{"Copying", "100%", "runs in eu-2 with its data"} {
+	for _, want := range []string{"100%", "runs in eu-2 with its data"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the command's output does not show %q", want)
 		}
 	}
+	// The phases it went through (too fast, here, for the command to show
+	// each): the federation records an Event per phase.
+	fed := k.contextClient("fed")
+	testcluster.Eventually(t, 30*time.Second, "an Event for each phase of the migration", func() bool {
+		evs, err := client.For[*v1.Event](fed, "default").List(ctx, client.ListOptions{})
+		if err != nil {
+			return false
+		}
+		seen := map[string]bool{}
+		for _, ev := range evs.Items {
+			if ev.InvolvedObject.Name == "redis-0-to-eu-2" {
+				seen[ev.Reason] = true
+			}
+		}
+		return seen["Stopping"] && seen["Copying"] && seen["CleaningUp"] && seen["Succeeded"]
+	})
 
 	close(stopWatch)
 	if msg, ok := <-both; ok {
@@ -165,7 +181,7 @@ func TestMigrationWithRedis(t *testing.T) {
 	if got := rcli(moved.Status.PodIP, "", "GET", "key:7"); !strings.HasPrefix(got, "value-7-") {
 		t.Fatalf("GET key:7 after the checks = %q", got)
 	}
-	m, err := client.For[*v1.Migration](k.contextClient("fed"), "default").Get(ctx, "redis-0-to-eu-2")
+	m, err := client.For[*v1.Migration](fed, "default").Get(ctx, "redis-0-to-eu-2")
 	if err != nil || m.Status.Phase != v1.MigrationSucceeded || m.Status.BytesTotal == 0 || m.Status.BytesDone != m.Status.BytesTotal {
 		t.Fatalf("migration %+v (%v): want Succeeded with every byte copied", m.Status, err)
 	}
