@@ -121,10 +121,8 @@ func writeRandom(path string, size int64) error {
 	return f.Sync()
 }
 
-// sequentialCopy reads and writes through a 1 MiB buffer in user space
-// (the wrappers hide ReadFrom, so no copy_file_range does the work in the
-// kernel), then fsyncs.
-func sequentialCopy(from, to string) error {
+// copyFile opens from, creates to, copies with c, and fsyncs to.
+func copyFile(from, to string, c func(in io.Reader, out io.Writer) error) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
@@ -135,10 +133,21 @@ func sequentialCopy(from, to string) error {
 		return err
 	}
 	defer out.Close()
-	if _, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, make([]byte, 1<<20)); err != nil {
+	// The wrappers hide ReadFrom and WriteTo, so no copy_file_range does
+	// the work in the kernel.
+	if err := c(struct{ io.Reader }{in}, struct{ io.Writer }{out}); err != nil {
 		return err
 	}
 	return errors.Join(out.Sync(), out.Close())
+}
+
+// sequentialCopy reads and writes through a 1 MiB buffer in user space,
+// then fsyncs.
+func sequentialCopy(from, to string) error {
+	return copyFile(from, to, func(in io.Reader, out io.Writer) error {
+		_, err := io.CopyBuffer(out, in, make([]byte, 1<<20))
+		return err
+	})
 }
 
 // dropCaches empties the page cache (after writing back what is dirty)
@@ -179,45 +188,37 @@ func serveExport(dir string) (*http.Server, transfer.Source, error) {
 // another writes them (up to 8 in flight), then fsync — reads and writes
 // overlap, as they do between two agents.
 func pipelinedCopy(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	full, free := make(chan []byte, 8), make(chan []byte, 8)
-	for range 8 {
-		free <- make([]byte, 1<<20)
-	}
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(full)
-		for buf := range free {
-			n, err := io.ReadFull(in, buf)
-			if n > 0 {
-				full <- buf[:n]
-			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				readErr <- nil
-				return
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
+	return copyFile(from, to, func(in io.Reader, out io.Writer) error {
+		full, free := make(chan []byte, 8), make(chan []byte, 8)
+		for range 8 {
+			free <- make([]byte, 1<<20)
 		}
-	}()
-	var werr error
-	for buf := range full {
-		if werr == nil {
-			_, werr = out.Write(buf)
+		readErr := make(chan error, 1)
+		go func() {
+			defer close(full)
+			for buf := range free {
+				n, err := io.ReadFull(in, buf)
+				if n > 0 {
+					full <- buf[:n]
+				}
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					readErr <- nil
+					return
+				}
+				if err != nil {
+					readErr <- err
+					return
+				}
+			}
+		}()
+		var werr error
+		for buf := range full {
+			if werr == nil {
+				_, werr = out.Write(buf)
+			}
+			free <- buf[:cap(buf)]
 		}
-		free <- buf[:cap(buf)]
-	}
-	close(free)
-	return errors.Join(<-readErr, werr, out.Sync(), out.Close())
+		close(free)
+		return errors.Join(<-readErr, werr)
+	})
 }

@@ -1,6 +1,10 @@
 package v1
 
-import "k8s.io/apimachinery/pkg/util/intstr"
+import (
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
 // PetSet runs replicated stateful pods with stable identities: ordinal
 // names, stable DNS names and storage that follows the identity. It has the
@@ -123,4 +127,36 @@ func (s *PetSet) DesiredReplicas() int32 {
 		return 1
 	}
 	return *s.Spec.Replicas
+}
+
+// KeepsOrdinal reports whether the set runs the pet of ordinal: start to
+// start+replicas-1.
+func (s *PetSet) KeepsOrdinal(ordinal int32) bool {
+	return ordinal >= s.StartOrdinal() && ordinal < s.StartOrdinal()+s.DesiredReplicas()
+}
+
+// PetName is the name of the pet of ordinal: "<set>-<ordinal>".
+func (s *PetSet) PetName(ordinal int32) string {
+	return s.Name + "-" + strconv.Itoa(int(ordinal))
+}
+
+// ClaimName is the claim of template tmpl for the pet of ordinal:
+// "<template>-<set>-<ordinal>".
+func (s *PetSet) ClaimName(tmpl string, ordinal int32) string {
+	return tmpl + "-" + s.PetName(ordinal)
+}
+
+// ClaimRetention is the set's claim retention policy, Retain where unset
+// or unknown.
+func (s *PetSet) ClaimRetention() (whenDeleted, whenScaled PersistentVolumeClaimRetentionPolicyType) {
+	whenDeleted, whenScaled = RetainPersistentVolumeClaimRetentionPolicyType, RetainPersistentVolumeClaimRetentionPolicyType
+	if p := s.Spec.PersistentVolumeClaimRetentionPolicy; p != nil {
+		if p.WhenDeleted == DeletePersistentVolumeClaimRetentionPolicyType {
+			whenDeleted = p.WhenDeleted
+		}
+		if p.WhenScaled == DeletePersistentVolumeClaimRetentionPolicyType {
+			whenScaled = p.WhenScaled
+		}
+	}
+	return whenDeleted, whenScaled
 }

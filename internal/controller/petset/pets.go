@@ -16,9 +16,7 @@ type kinds struct {
 }
 
 // podName is the name of the pet of ordinal in set: "<set>-<ordinal>".
-func podName(set *v1.PetSet, ordinal int32) string {
-	return set.Name + "-" + strconv.Itoa(int(ordinal))
-}
+func podName(set *v1.PetSet, ordinal int32) string { return set.PetName(ordinal) }
 
 // parseName splits a pet's name "<parent>-<ordinal>". ok is false unless
 // the name ends in "-" and an ordinal written without leading zeros, so
@@ -54,14 +52,12 @@ func endOrdinal(set *v1.PetSet) int32 {
 
 // inRange reports whether ordinal is one the set keeps: start ..
 // start+replicas-1.
-func inRange(set *v1.PetSet, ordinal int32) bool {
-	return ordinal >= set.StartOrdinal() && ordinal < endOrdinal(set)
-}
+func inRange(set *v1.PetSet, ordinal int32) bool { return set.KeepsOrdinal(ordinal) }
 
 // claimName is the claim of template tmpl for the pet of ordinal:
 // "<template>-<set>-<ordinal>".
 func claimName(set *v1.PetSet, tmpl string, ordinal int32) string {
-	return tmpl + "-" + podName(set, ordinal)
+	return set.ClaimName(tmpl, ordinal)
 }
 
 // newPod builds the pet of ordinal from set's template (the template of

@@ -24,16 +24,7 @@ const (
 
 // retention is the set's policy, Retain where unset or unknown.
 func retention(set *v1.PetSet) (whenDeleted, whenScaled v1.PersistentVolumeClaimRetentionPolicyType) {
-	whenDeleted, whenScaled = retain, retain
-	if p := set.Spec.PersistentVolumeClaimRetentionPolicy; p != nil {
-		if p.WhenDeleted == del {
-			whenDeleted = del
-		}
-		if p.WhenScaled == del {
-			whenScaled = del
-		}
-	}
-	return whenDeleted, whenScaled
+	return set.ClaimRetention()
 }
 
 // matchesRef reports whether ref names the object name of kind k,

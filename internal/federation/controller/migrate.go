@@ -186,7 +186,7 @@ func (fc *Controller) checkMigration(m *v1.Migration, works map[string]*v1.Work)
 	case len(works) == 0:
 		return "", failed("PetSet %s/%s is not placed in any member: a Migration moves a pet of a PetSet a Placement divides among members", ns, name)
 	}
-	if _, scaled := retentionOf(set); scaled == v1.DeletePersistentVolumeClaimRetentionPolicyType {
+	if _, scaled := set.ClaimRetention(); scaled == v1.DeletePersistentVolumeClaimRetentionPolicyType {
 		return "", failed("PetSet %s/%s deletes a pet's claims when it leaves a member (persistentVolumeClaimRetentionPolicy.whenScaled: Delete): its data could not move", ns, name)
 	}
 	if other := fc.activeMigration(ns, name); other != nil && other.Name != m.Name {
@@ -302,19 +302,6 @@ func claimTemplates(set *v1.PetSet) int {
 		return 0
 	}
 	return len(set.Spec.VolumeClaimTemplates)
-}
-
-func retentionOf(set *v1.PetSet) (whenDeleted, whenScaled v1.PersistentVolumeClaimRetentionPolicyType) {
-	whenDeleted, whenScaled = v1.RetainPersistentVolumeClaimRetentionPolicyType, v1.RetainPersistentVolumeClaimRetentionPolicyType
-	if p := set.Spec.PersistentVolumeClaimRetentionPolicy; p != nil {
-		if p.WhenDeleted != "" {
-			whenDeleted = p.WhenDeleted
-		}
-		if p.WhenScaled != "" {
-			whenScaled = p.WhenScaled
-		}
-	}
-	return whenDeleted, whenScaled
 }
 
 // rangesOf reads the ordinal ranges (relative to the set's first

@@ -42,11 +42,6 @@ func stripMigrationOrders(m *v1.ObjectMeta) {
 	delete(m.Annotations, v1.AnnotationMigrateIn)
 }
 
-// claimNameOf is the PetSet controller's name for a pet's claim.
-func claimNameOf(set *v1.PetSet, tmpl string, ordinal int32) string {
-	return fmt.Sprintf("%s-%s-%d", tmpl, set.Name, ordinal)
-}
-
 // prepareMigrateIn creates (or marks) the claims of a pet migrating in,
 // each to be filled from its export before the pet starts. It runs
 // before the PetSet that gives the member the pet is applied, so the
@@ -57,7 +52,7 @@ func (w *works) prepareMigrateIn(ctx context.Context, set *v1.PetSet, in *v1.Mig
 	}
 	pvcs := client.For[*v1.PersistentVolumeClaim](w.a.mem, set.Namespace)
 	for _, t := range set.Spec.VolumeClaimTemplates {
-		name := claimNameOf(set, t.Name, in.Ordinal)
+		name := set.ClaimName(t.Name, in.Ordinal)
 		src, ok := in.Sources[name]
 		if !ok {
 			continue // the pet had no such claim in its source: it starts empty
@@ -105,7 +100,7 @@ func (w *works) prepareMigrateIn(ctx context.Context, set *v1.PetSet, in *v1.Mig
 // and whether it runs Ready with its data.
 func (w *works) migrateInReport(ctx context.Context, set *v1.PetSet, in *v1.MigrateIn) *v1.WorkMigration {
 	rep := &v1.WorkMigration{ID: in.ID}
-	pet := fmt.Sprintf("%s-%d", set.Name, in.Ordinal)
+	pet := set.PetName(in.Ordinal)
 	pod, err := client.For[*v1.Pod](w.a.mem, set.Namespace).Get(ctx, pet)
 	if err != nil {
 		rep.Message = fmt.Sprintf("waiting for pod %s in %s", pet, w.a.cfg.Cluster)
@@ -170,8 +165,8 @@ func (w *works) spendRestores(ctx context.Context, set *v1.PetSet, in *v1.Migrat
 // pet runs in its target, they are deleted.
 func (w *works) migrateOutReport(ctx context.Context, set *v1.PetSet, cur v1.Object, mo *v1.MigrateOut) (*v1.WorkMigration, error) {
 	rep := &v1.WorkMigration{ID: mo.ID}
-	pet := fmt.Sprintf("%s-%d", set.Name, mo.Ordinal)
-	if ps, ok := cur.(*v1.PetSet); !ok || inRange(ps, mo.Ordinal) {
+	pet := set.PetName(mo.Ordinal)
+	if ps, ok := cur.(*v1.PetSet); !ok || ps.KeepsOrdinal(mo.Ordinal) {
 		rep.Message = fmt.Sprintf("the member's PetSet still runs %s", pet)
 		return rep, nil
 	}
@@ -189,7 +184,7 @@ func (w *works) migrateOutReport(ctx context.Context, set *v1.PetSet, cur v1.Obj
 		return rep, w.deleteMigratedClaims(ctx, set, mo, rep)
 	}
 	for _, t := range set.Spec.VolumeClaimTemplates {
-		name := claimNameOf(set, t.Name, mo.Ordinal)
+		name := set.ClaimName(t.Name, mo.Ordinal)
 		c, err := pvcs.Get(ctx, name)
 		if v1.IsNotFound(err) {
 			// Never made: nothing to copy (an export without a URL says so).
@@ -225,7 +220,7 @@ func (w *works) deleteMigratedClaims(ctx context.Context, set *v1.PetSet, mo *v1
 	pvcs := client.For[*v1.PersistentVolumeClaim](w.a.mem, set.Namespace)
 	left := 0
 	for _, t := range set.Spec.VolumeClaimTemplates {
-		name := claimNameOf(set, t.Name, mo.Ordinal)
+		name := set.ClaimName(t.Name, mo.Ordinal)
 		c, err := pvcs.Get(ctx, name)
 		if v1.IsNotFound(err) {
 			continue
@@ -287,12 +282,6 @@ func nodeAddress(n *v1.Node) string {
 		}
 	}
 	return ""
-}
-
-// inRange reports whether a member's PetSet runs ordinal.
-func inRange(set *v1.PetSet, ordinal int32) bool {
-	start := set.StartOrdinal()
-	return ordinal >= start && ordinal < start+set.DesiredReplicas()
 }
 
 func mustJSON(v any) string {

@@ -42,7 +42,7 @@ func (f *fencing) strayPets(ctx context.Context) ([]string, error) {
 		}
 		for _, p := range pods.Items {
 			ord, ok := petOrdinal(set, p)
-			if !ok || inRange(set, ord) {
+			if !ok || set.KeepsOrdinal(ord) {
 				continue
 			}
 			if p.DeletionTimestamp == nil {
