@@ -202,12 +202,18 @@ func (g *GC) collect(ctx context.Context, kind *v1.Kind, o v1.Object) error {
 	case len(live) == len(m.OwnerReferences):
 		return nil
 	case len(live) == 0:
-		uid := m.UID
-		g.log.Info("deleting object whose owners are gone", "kind", kind.Kind, "namespace", m.Namespace, "name", m.Name)
+		// Only the version judged here is deleted: the cache may be
+		// behind an update that dropped these owners or added a living
+		// one (a PetSet adopting orphaned pods), and a newer version
+		// comes through the informer to be judged again.
+		uid, rv := m.UID, m.ResourceVersion
 		_, err := client.ForKind(g.c, kind, m.Namespace).Delete(ctx, m.Name, client.DeleteOptions{
-			PropagationPolicy: "Background", Preconditions: &client.Preconditions{UID: &uid}})
+			PropagationPolicy: "Background", Preconditions: &client.Preconditions{UID: &uid, ResourceVersion: &rv}})
 		if v1.IsNotFound(err) || v1.IsConflict(err) {
 			return nil
+		}
+		if err == nil {
+			g.log.Info("deleted object whose owners are gone", "kind", kind.Kind, "namespace", m.Namespace, "name", m.Name)
 		}
 		return err
 	default:
