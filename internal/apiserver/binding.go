@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/internal/store"
@@ -43,6 +46,7 @@ func (s *Server) bindPod(w http.ResponseWriter, ctx context.Context, id *Identit
 	}
 	podInfo := *info
 	podInfo.Subresource, podInfo.Verb = "", verbUpdate
+	podInfo.checked = true // only spec.nodeName changes, checked by decodeBinding
 	key := s.key(info.Kind, info.Namespace, info.Name)
 	// The pod as this server last wrote it is the likely current one (a
 	// pod is usually bound right after its creation): tried first,
@@ -56,16 +60,12 @@ func (s *Server) bindPod(w http.ResponseWriter, ctx context.Context, id *Identit
 		kv, err = s.secrets.open(kv)
 	}
 	for attempt := 0; err == nil; attempt++ {
-		var pod *v1.Pod
-		if cached != nil {
-			pod = v1.Clone(cached.(*v1.Pod))
-		} else {
-			obj, err := decodeStored(info.Kind, kv)
-			if err != nil {
+		if cached == nil {
+			if cached, err = decodeStored(info.Kind, kv); err != nil {
 				return 0, err
 			}
-			pod = obj.(*v1.Pod)
 		}
+		pod := v1.Clone(cached.(*v1.Pod))
 		switch {
 		case b.Metadata.UID != "" && b.Metadata.UID != pod.UID:
 			return 0, v1.NewError(v1.ReasonConflict, "pod %s/%s has UID %s, the binding names %s", pod.Namespace, pod.Name, pod.UID, b.Metadata.UID)
@@ -114,6 +114,8 @@ func decodeBinding(info *requestInfo, body []byte) (*binding, error) {
 	}
 	if b.Target.Name == "" {
 		errs = append(errs, v1.FieldError{Type: v1.FieldRequired, Field: "target.name", Detail: "the node to bind the pod to is required"})
+	} else if msgs := validation.IsDNS1123Subdomain(b.Target.Name); len(msgs) > 0 {
+		errs = append(errs, v1.FieldError{Type: v1.FieldInvalid, Field: "target.name", Detail: quote(b.Target.Name) + " is not a node name: " + strings.Join(msgs, "; ")})
 	}
 	if len(errs) > 0 {
 		return nil, v1.NewInvalid("Binding", info.Name, errs)

@@ -52,6 +52,7 @@ func TestBindingSubresource(t *testing.T) {
 	path := "/api/v1/namespaces/default/pods/waiting/binding"
 	for _, tt := range []struct{ body, field string }{
 		{`{"target": {"kind": "Node"}}`, "target.name"},
+		{`{"target": {"name": "Not_A_Node"}}`, "target.name"},
 		{`{"target": {"kind": "Pod", "name": "x"}}`, "target.kind"},
 		{`{"metadata": {"name": "other"}, "target": {"name": "n1"}}`, "metadata.name"},
 		{`{"target": {"name": "n1"}, "extra": 1}`, "extra"},

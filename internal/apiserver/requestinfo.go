@@ -25,6 +25,10 @@ type requestInfo struct {
 	Namespace   string // "" for cluster-scoped kinds or all namespaces
 	Name        string
 	Subresource string // "", "status", or for pods "log", "exec" and "binding"
+	// checked is set by a handler that makes the change itself and has
+	// checked it: the object is then not validated again as a whole (a
+	// binding sets only spec.nodeName of a pod validated when written).
+	checked bool
 }
 
 // Subresources of pods that the API server proxies to the pod's node
