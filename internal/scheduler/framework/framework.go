@@ -15,6 +15,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 )
@@ -139,10 +140,22 @@ type StateKey string
 // CycleState carries what plugins compute once per pod and scheduling
 // cycle (the pod's summed requests, its parsed affinity) from PreFilter to
 // Filter, Score and PreBind. It is safe for concurrent use.
+//
+// Filters and scorers read it on every node of a cycle, from several
+// goroutines at once, while it is written a few times per cycle: reads
+// take no lock (a lock's shared counter, written by every reader, cost
+// more than the plugins' own work on each node), and a write replaces the
+// whole set of entries. A handful of entries is scanned faster than a
+// map is hashed.
 type CycleState struct {
-	mu    sync.RWMutex
-	data  map[StateKey]any
-	nodes []*NodeInfo
+	mu      sync.Mutex // serialises writers
+	entries atomic.Pointer[[]stateEntry]
+	nodes   atomic.Pointer[[]*NodeInfo]
+}
+
+type stateEntry struct {
+	key StateKey
+	val any
 }
 
 // Nodes is the snapshot the cycle schedules over: every node, sorted by
@@ -151,34 +164,52 @@ type CycleState struct {
 // cluster (spreading, pod affinity). The NodeInfos are shared and must
 // not be changed.
 func (c *CycleState) Nodes() []*NodeInfo {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.nodes
+	if p := c.nodes.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // SetNodes records the cycle's snapshot (see Nodes).
-func (c *CycleState) SetNodes(nodes []*NodeInfo) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nodes = nodes
-}
+func (c *CycleState) SetNodes(nodes []*NodeInfo) { c.nodes.Store(&nodes) }
 
 // NewCycleState returns an empty state for one cycle.
-func NewCycleState() *CycleState { return &CycleState{data: map[StateKey]any{}} }
+func NewCycleState() *CycleState { return &CycleState{} }
 
 // Write stores v under k.
 func (c *CycleState) Write(k StateKey, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.data[k] = v
+	var old []stateEntry
+	if p := c.entries.Load(); p != nil {
+		old = *p
+	}
+	next := make([]stateEntry, 0, len(old)+1)
+	replaced := false
+	for _, e := range old {
+		if e.key == k {
+			e.val, replaced = v, true
+		}
+		next = append(next, e)
+	}
+	if !replaced {
+		next = append(next, stateEntry{key: k, val: v})
+	}
+	c.entries.Store(&next)
 }
 
 // Read returns what is stored under k.
 func (c *CycleState) Read(k StateKey) (any, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.data[k]
-	return v, ok
+	p := c.entries.Load()
+	if p == nil {
+		return nil, false
+	}
+	for _, e := range *p {
+		if e.key == k {
+			return e.val, true
+		}
+	}
+	return nil, false
 }
 
 // ReadAs returns what is stored under k if it is a T.

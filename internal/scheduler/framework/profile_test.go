@@ -3,7 +3,9 @@ package framework
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -224,6 +226,48 @@ func TestCycleState(t *testing.T) {
 	}
 	if _, ok := s.Read("missing"); ok {
 		t.Fatal("Read of a missing key succeeded")
+	}
+	s.Write("k", 43)
+	if v, _ := ReadAs[int](s, "k"); v != 43 {
+		t.Fatalf("after a second write ReadAs = %v, want 43", v)
+	}
+}
+
+// Readers on many goroutines see every key written before they started,
+// and each key's value whole, while writers add and replace keys (run
+// with -race: reads take no lock).
+func TestCycleStateConcurrent(t *testing.T) {
+	s := NewCycleState()
+	s.Write("base", 0)
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Go(func() {
+			for i := 0; i < 500; i++ {
+				s.Write(StateKey(fmt.Sprint("w", w, "-", i%10)), i)
+			}
+		})
+	}
+	for r := 0; r < 4; r++ {
+		wg.Go(func() {
+			for i := 0; i < 2000; i++ {
+				if v, ok := ReadAs[int](s, "base"); !ok || v != 0 {
+					t.Errorf("base = %v, %v", v, ok)
+					return
+				}
+				if v, ok := ReadAs[int](s, "w0-3"); ok && (v < 0 || v >= 500) {
+					t.Errorf("w0-3 = %v", v)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := 0; w < 2; w++ {
+		for k := 0; k < 10; k++ {
+			if v, ok := ReadAs[int](s, StateKey(fmt.Sprint("w", w, "-", k))); !ok || v%10 != k || v < 490 {
+				t.Errorf("w%d-%d = %v, %v, want the last value written", w, k, v, ok)
+			}
+		}
 	}
 }
 
