@@ -218,6 +218,95 @@ type NodeInfo struct {
 	// ReplicaSet), so that spreading plugins count a pod's siblings on a
 	// node with one lookup instead of matching every pod's labels.
 	ByOwner map[string]int
+
+	sum nodeSummary
+	// scalars holds the extended amounts of Allocatable, Requested and
+	// NonZeroRequested (inlineScalars each) inside the NodeInfo, so that
+	// reading a node's bandwidth is no extra cache miss; more than that
+	// spill to the heap (see own).
+	scalars [3 * inlineScalars]ScalarQuantity
+}
+
+// inlineScalars is how many extended resources of each of a NodeInfo's
+// Resources live in the NodeInfo itself.
+const inlineScalars = 2
+
+// own gives each of n's Resources extended amounts that only n holds: in
+// n's own buffer when they fit, copied to the heap otherwise. A clone
+// calls it while its slices are still its original's.
+func (n *NodeInfo) own() {
+	for i, r := range [...]*Resource{&n.Allocatable, &n.Requested, &n.NonZeroRequested} {
+		buf := n.scalars[i*inlineScalars : i*inlineScalars : (i+1)*inlineScalars]
+		switch {
+		case len(r.Scalars) > inlineScalars:
+			r.Scalars = slices.Clone(r.Scalars)
+		case len(r.Scalars) > 0 && &r.Scalars[0] == &n.scalars[i*inlineScalars]:
+			// already in place
+		default:
+			r.Scalars = append(buf, r.Scalars...)
+		}
+	}
+}
+
+// nodeSummary is what filters and scorers read of the node on every node
+// of every cycle, copied by SetNode into the NodeInfo itself: on a large
+// cluster each separate object read per node (the node, its conditions,
+// its taints, its labels map) is a cache miss of its own, and those
+// misses, not the plugins' arithmetic, were the scheduler's cost.
+type nodeSummary struct {
+	name                            string
+	unschedulable, ready, hasLabels bool
+	hasHostname, hasZone, hasRegion bool
+	hostname, zone, region          string
+	taints                          []v1.Taint
+}
+
+func summarize(node *v1.Node) nodeSummary {
+	if node == nil {
+		return nodeSummary{}
+	}
+	s := nodeSummary{name: node.Name, unschedulable: node.Spec.Unschedulable, hasLabels: len(node.Labels) > 0, taints: node.Spec.Taints}
+	for _, c := range node.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			s.ready = c.Status == v1.ConditionTrue
+			break
+		}
+	}
+	s.hostname, s.hasHostname = node.Labels[v1.LabelHostname]
+	s.zone, s.hasZone = node.Labels[v1.LabelTopologyZone]
+	s.region, s.hasRegion = node.Labels[v1.LabelTopologyRegion]
+	return s
+}
+
+// Unschedulable reports the node's spec.unschedulable (cordoned).
+func (n *NodeInfo) Unschedulable() bool { return n.sum.unschedulable }
+
+// Ready reports whether the node's Ready condition is True; false without
+// a node.
+func (n *NodeInfo) Ready() bool { return n.sum.ready }
+
+// Taints are the node's taints, shared with the node: not to be changed.
+func (n *NodeInfo) Taints() []v1.Taint { return n.sum.taints }
+
+// HasLabels reports whether the node has any label.
+func (n *NodeInfo) HasLabels() bool { return n.sum.hasLabels }
+
+// Label returns the value of the node's label key, and whether it has it;
+// the hostname, zone and region labels are read without a map lookup.
+func (n *NodeInfo) Label(key string) (string, bool) {
+	switch key {
+	case v1.LabelHostname:
+		return n.sum.hostname, n.sum.hasHostname
+	case v1.LabelTopologyZone:
+		return n.sum.zone, n.sum.hasZone
+	case v1.LabelTopologyRegion:
+		return n.sum.region, n.sum.hasRegion
+	}
+	if !n.sum.hasLabels {
+		return "", false
+	}
+	v, ok := n.Node.Labels[key]
+	return v, ok
 }
 
 // OwnerUID is the UID of pod's controller, or "" when it has none.
@@ -239,18 +328,15 @@ func NewNodeInfo(node *v1.Node, pods ...*v1.Pod) *NodeInfo {
 }
 
 // Name is the node's name, or "" when Node is nil.
-func (n *NodeInfo) Name() string {
-	if n.Node == nil {
-		return ""
-	}
-	return n.Node.Name
-}
+func (n *NodeInfo) Name() string { return n.sum.name }
 
 // SetNode replaces the node, keeping the pods. The NodeInfo holds a
 // shallow copy whose well-known label keys (hostname, zone, region) are
 // the constants themselves (see canonical).
 func (n *NodeInfo) SetNode(node *v1.Node) {
 	n.Node = withCanonicalLabels(node)
+	n.sum = summarize(n.Node)
+	n.own()
 	n.Allocatable = Resource{}
 	if node != nil {
 		n.Allocatable = ResourceFromList(node.Status.Allocatable)
@@ -296,14 +382,17 @@ func (n *NodeInfo) RemovePod(pod *v1.Pod) bool {
 // Clone returns a NodeInfo that can be changed without changing n. The
 // node and pods themselves are shared: they are never changed in place.
 func (n *NodeInfo) Clone() *NodeInfo {
-	return &NodeInfo{
+	c := &NodeInfo{
 		Node:             n.Node,
 		Pods:             append([]*v1.Pod(nil), n.Pods...),
-		Allocatable:      n.Allocatable.Clone(),
-		Requested:        n.Requested.Clone(),
-		NonZeroRequested: n.NonZeroRequested.Clone(),
+		Allocatable:      n.Allocatable,
+		Requested:        n.Requested,
+		NonZeroRequested: n.NonZeroRequested,
 		ByOwner:          maps.Clone(n.ByOwner),
+		sum:              n.sum,
 	}
+	c.own()
+	return c
 }
 
 // withCanonicalLabels returns node, or a shallow copy of it whose labels

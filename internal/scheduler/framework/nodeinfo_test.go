@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"fmt"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -111,5 +112,85 @@ func TestNodeInfoAddRemoveClone(t *testing.T) {
 	}
 	if NewNodeInfo(nil).Name() != "" {
 		t.Fatal("a NodeInfo without node has a name")
+	}
+}
+
+// More extended resources than fit in a NodeInfo spill to the heap; a
+// clone changed on either side must not change the other.
+func TestNodeInfoCloneWithManyExtendedResources(t *testing.T) {
+	names := []string{v1.ResourceNetworkBandwidth, v1.ResourceEphemeralStorage, "example.com/gpu", "example.com/fpga"}
+	alloc := v1.ResourceList{"pods": resource.MustParse("10")}
+	for _, name := range names {
+		alloc[name] = resource.MustParse("100")
+	}
+	n := NewNodeInfo(&v1.Node{ObjectMeta: v1.ObjectMeta{Name: "n"}, Status: v1.NodeStatus{Allocatable: alloc}})
+	var kv []string
+	for _, name := range names {
+		kv = append(kv, name, "1")
+	}
+	for i := 0; i < 3; i++ {
+		n.AddPod(namedPod(fmt.Sprint("p", i), kv...))
+	}
+	c := n.Clone()
+	c.AddPod(namedPod("extra", kv...))
+	n.RemovePod(namedPod("p0"))
+	for _, name := range names {
+		if got := n.Requested.Get(name); got != 2 {
+			t.Errorf("original %s requested %d, want 2", name, got)
+		}
+		if got := c.Requested.Get(name); got != 4 {
+			t.Errorf("clone %s requested %d, want 4", name, got)
+		}
+		if n.Allocatable.Get(name) != 100 || c.Allocatable.Get(name) != 100 {
+			t.Errorf("%s allocatable %d and %d, want 100", name, n.Allocatable.Get(name), c.Allocatable.Get(name))
+		}
+	}
+}
+
+// What plugins read of the node through the NodeInfo is the node's.
+func TestNodeInfoSummary(t *testing.T) {
+	node := &v1.Node{
+		ObjectMeta: v1.ObjectMeta{Name: "n1", Labels: map[string]string{
+			v1.LabelHostname: "host-1", v1.LabelTopologyZone: "z1", "disk": "ssd"}},
+		Spec: v1.NodeSpec{Unschedulable: true, Taints: []v1.Taint{{Key: "dedicated", Value: "db", Effect: v1.TaintEffectNoSchedule}}},
+		Status: v1.NodeStatus{Conditions: []v1.NodeCondition{
+			{Type: "MemoryPressure", Status: v1.ConditionTrue}, {Type: v1.NodeReady, Status: v1.ConditionTrue}}},
+	}
+	n := NewNodeInfo(node)
+	if n.Name() != "n1" || !n.Unschedulable() || !n.Ready() || len(n.Taints()) != 1 || !n.HasLabels() {
+		t.Fatalf("summary of %+v wrong: name %q unschedulable %v ready %v taints %v", node, n.Name(), n.Unschedulable(), n.Ready(), n.Taints())
+	}
+	for key, want := range map[string]string{v1.LabelHostname: "host-1", v1.LabelTopologyZone: "z1", "disk": "ssd"} {
+		if got, ok := n.Label(key); !ok || got != want {
+			t.Errorf("Label(%s) = %q, %v; want %q", key, got, ok, want)
+		}
+	}
+	for _, key := range []string{v1.LabelTopologyRegion, "missing"} {
+		if _, ok := n.Label(key); ok {
+			t.Errorf("Label(%s) found on a node without it", key)
+		}
+	}
+	// A new node object replaces the summary.
+	up := *node
+	up.Spec = v1.NodeSpec{}
+	up.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionFalse}}
+	up.Labels = nil
+	c := n.Clone()
+	c.SetNode(&up)
+	if c.Unschedulable() || c.Ready() || len(c.Taints()) != 0 || c.HasLabels() {
+		t.Errorf("summary not replaced by SetNode")
+	}
+	if _, ok := c.Label(v1.LabelTopologyZone); ok {
+		t.Errorf("zone label kept after SetNode")
+	}
+	if !n.Ready() || !n.Unschedulable() {
+		t.Errorf("original changed by its clone's SetNode")
+	}
+	empty := NewNodeInfo(nil)
+	if empty.Ready() || empty.HasLabels() || empty.Name() != "" {
+		t.Errorf("a NodeInfo without a node is ready or has labels")
+	}
+	if _, ok := empty.Label(v1.LabelHostname); ok {
+		t.Errorf("a NodeInfo without a node has a hostname")
 	}
 }

@@ -344,7 +344,7 @@ func (p *InterPodAffinity) Score(_ context.Context, state *framework.CycleState,
 	}
 	var sum int64
 	for key, byValue := range s.score {
-		if value, ok := n.Node.Labels[key]; ok {
+		if value, ok := n.Label(key); ok {
 			sum += byValue[value]
 		}
 	}

@@ -111,10 +111,8 @@ func countPeers(nodes []*framework.NodeInfo, owner string) *peerZones {
 }
 
 func nodeZone(n *framework.NodeInfo) string {
-	if n.Node == nil {
-		return ""
-	}
-	return n.Node.Labels[v1.LabelTopologyZone]
+	zone, _ := n.Label(v1.LabelTopologyZone)
+	return zone
 }
 
 // Filter rejects a node without the bandwidth the pod requests.

@@ -25,7 +25,7 @@ func (NodeReady) Name() string { return NodeReadyName }
 
 // Filter rejects nodes that are not Ready.
 func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
-	if n.Node != nil && nodeReady(n.Node) {
+	if n.Ready() {
 		return nil
 	}
 	notReady := v1.Taint{Key: v1.TaintNodeNotReady, Effect: v1.TaintEffectNoSchedule}
@@ -33,13 +33,4 @@ func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod,
 		return nil
 	}
 	return framework.NewStatus(framework.Unschedulable, ReasonNodeNotReady)
-}
-
-func nodeReady(node *v1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == v1.NodeReady {
-			return c.Status == v1.ConditionTrue
-		}
-	}
-	return false
 }

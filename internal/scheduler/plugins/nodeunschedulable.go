@@ -25,7 +25,7 @@ func (NodeUnschedulable) Name() string { return NodeUnschedulableName }
 
 // Filter rejects cordoned nodes.
 func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
-	if n.Node == nil || !n.Node.Spec.Unschedulable {
+	if !n.Unschedulable() {
 		return nil
 	}
 	cordon := v1.Taint{Key: v1.TaintNodeUnschedulable, Effect: v1.TaintEffectNoSchedule}

@@ -403,14 +403,10 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 	if s == nil || len(s.filter.constraints) == 0 {
 		return st
 	}
-	var labels map[string]string
-	if n.Node != nil {
-		labels = n.Node.Labels
-	}
 	f := &s.filter
 	for i := range f.constraints {
 		c := &f.constraints[i]
-		value, ok := labels[c.topologyKey]
+		value, ok := n.Label(c.topologyKey)
 		if !ok {
 			return framework.NewStatus(framework.Unschedulable, ReasonTopologySpreadMissingLabel)
 		}
@@ -435,13 +431,13 @@ func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState
 	if s == nil || len(s.score.constraints) == 0 {
 		return 0, st
 	}
-	if n.Node == nil || (s.requireAll && !hasLabels(n.Node.Labels, s.score.constraints)) {
+	if n.Node == nil || (s.requireAll && !hasLabels(n, s.score.constraints)) {
 		return -1, nil
 	}
 	var sum float64
 	for i := range s.score.constraints {
 		c := &s.score.constraints[i]
-		value, ok := n.Node.Labels[c.topologyKey]
+		value, ok := n.Label(c.topologyKey)
 		if !ok {
 			continue
 		}

@@ -34,11 +34,9 @@ func (TaintToleration) Name() string { return TaintTolerationName }
 // Filter rejects a node for its first untolerated NoSchedule or NoExecute
 // taint.
 func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) *framework.Status {
-	if n.Node == nil {
-		return nil
-	}
-	for i := range n.Node.Spec.Taints {
-		t := &n.Node.Spec.Taints[i]
+	taints := n.Taints()
+	for i := range taints {
+		t := &taints[i]
 		if t.Effect != v1.TaintEffectNoSchedule && t.Effect != v1.TaintEffectNoExecute {
 			continue
 		}
@@ -52,7 +50,8 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *v
 // Score counts the node's PreferNoSchedule taints the pod does not
 // tolerate; NormalizeScore turns fewer into better.
 func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *v1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
-	if n.Node == nil {
+	taints := n.Taints()
+	if len(taints) == 0 {
 		return 0, nil
 	}
 	// Only tolerations that can apply to PreferNoSchedule count.
@@ -63,8 +62,8 @@ func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *v1
 		}
 	}
 	var count int64
-	for i := range n.Node.Spec.Taints {
-		t := &n.Node.Spec.Taints[i]
+	for i := range taints {
+		t := &taints[i]
 		if t.Effect == v1.TaintEffectPreferNoSchedule && !v1.ToleratesTaint(tols, t) {
 			count++
 		}

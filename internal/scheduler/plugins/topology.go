@@ -264,7 +264,7 @@ func (x *affinityIndex) visit(nodes []*framework.NodeInfo, f func(existing *v1.P
 // podsWithTerms lists n's pods that have pod affinity terms; none when
 // the node has no labels, and so no topology domain.
 func podsWithTerms(n *framework.NodeInfo) []*v1.Pod {
-	if n.Node == nil || len(n.Node.Labels) == 0 {
+	if !n.HasLabels() {
 		return nil
 	}
 	var out []*v1.Pod
@@ -313,9 +313,7 @@ func (x *ownerIndex) domains(nodes []*framework.NodeInfo, owner string) (counts 
 		}
 		x.apply(e, -1)
 		*e = ownerEntry{info: n}
-		if n.Node != nil {
-			e.value, e.has = n.Node.Labels[x.key]
-		}
+		e.value, e.has = n.Label(x.key)
 		x.apply(e, 1)
 	}
 	counts = make(map[string]int64, len(x.counts[owner]))
@@ -376,13 +374,12 @@ func newSpreadCounts(cs []spreadConstraint) spreadCounts {
 // Hostname domains are counted by Score on the node itself, as in
 // Kubernetes, when skipHost.
 func (c *spreadCounts) add(n *framework.NodeInfo, ns string, requireAll, skipHost bool) {
-	labels := n.Node.Labels
-	if requireAll && !hasLabels(labels, c.constraints) {
+	if requireAll && !hasLabels(n, c.constraints) {
 		return
 	}
 	for i := range c.constraints {
 		sc := &c.constraints[i]
-		value, ok := labels[sc.topologyKey]
+		value, ok := n.Label(sc.topologyKey)
 		if !ok {
 			continue
 		}
@@ -406,9 +403,9 @@ func (c *spreadCounts) finish() {
 	}
 }
 
-func hasLabels(labels map[string]string, cs []spreadConstraint) bool {
+func hasLabels(n *framework.NodeInfo, cs []spreadConstraint) bool {
 	for i := range cs {
-		if _, ok := labels[cs[i].topologyKey]; !ok {
+		if _, ok := n.Label(cs[i].topologyKey); !ok {
 			return false
 		}
 	}
