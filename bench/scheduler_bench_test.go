@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controlplane"
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
@@ -26,6 +28,14 @@ import (
 //
 //	go test ./bench -run '^$' -bench Scheduler -benchtime 1x -timeout 30m
 func BenchmarkScheduler(b *testing.B) {
+	// The process runs a control plane: the collector's target is the
+	// one `kennel server` and `kennel up` set (GOGC overrides it, as
+	// there).
+	prev := debug.SetGCPercent(100)
+	debug.SetGCPercent(prev)
+	defer debug.SetGCPercent(prev)
+	gogc, _ := controlplane.TuneGC()
+	b.Logf("GOGC %s", gogc)
 	for _, nodes := range []int{500, 1000, 5000} {
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 			pods := nodes * 10

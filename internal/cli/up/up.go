@@ -230,6 +230,9 @@ func run(ctx context.Context, o *options, out, errOut io.Writer) error {
 		fed = &controlplane.Federation{Name: o.federation, Domain: o.domain, ClusterGracePeriod: o.clusterGrace,
 			DriftMargin: o.driftMargin, MaxFailedShare: o.maxFailedShare, AutomaticFailover: o.automaticFailover}
 	}
+	if gogc, fromEnv := controlplane.TuneGC(); fromEnv {
+		log.Info("garbage collector target from GOGC", "GOGC", gogc)
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir: o.dataDir, Listen: o.listen, Logger: log,
 		EtcdEndpoints: o.etcd, EtcdCAFile: o.etcdCA, EtcdCertFile: o.etcdCert, EtcdKeyFile: o.etcdKey,
