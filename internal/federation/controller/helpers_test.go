@@ -36,7 +36,7 @@ func startWith(t *testing.T, tune func(*fed.Config)) *env {
 			t.Fatal(err)
 		}
 	}
-	cfg := fed.Config{Client: e.c, Federation: "fed", Domain: "example.com", AutomaticFailover: true, Logger: testcluster.FailureLog(t, 200)}
+	cfg := fed.Config{Client: e.c, Federation: "fed", Domain: "example.com", AutomaticFailover: true, Logger: testcluster.FailureLog(t, 64<<10)}
 	tune(&cfg)
 	fc, err := fed.New(cfg)
 	if err != nil {

@@ -138,7 +138,20 @@ func (fc *Controller) releaseMigration(ctx context.Context, m *v1.Migration) err
 // startMigration checks that the pet can move and records where from:
 // the Works then leave it out of the source's share.
 func (fc *Controller) startMigration(ctx context.Context, m *v1.Migration, works map[string]*v1.Work) error {
-	from, v := fc.checkMigration(m, works)
+	from, v := fc.checkMigration(m, fc.petSet(m), works)
+	if v.fail {
+		// Failing is final, and the caches may be behind the API (a
+		// Migration created right after its PetSet or its Placement's
+		// Works): the same checks on live reads decide.
+		live, err := fc.checkMigrationLive(ctx, m)
+		if err != nil {
+			return err
+		}
+		if !live.fail {
+			live = waits("waiting for the federation controller's caches to show the PetSet and its Works")
+		}
+		v = live
+	}
 	if v.msg != "" {
 		st := m.Status
 		st.Phase, st.Message = v1.MigrationPending, v.msg
@@ -177,9 +190,34 @@ type verdict struct {
 func failed(format string, args ...any) verdict { return verdict{true, fmt.Sprintf(format, args...)} }
 func waits(format string, args ...any) verdict  { return verdict{false, fmt.Sprintf(format, args...)} }
 
+// checkMigrationLive is checkMigration's verdict on the PetSet and its
+// Works read from the API rather than from the caches.
+func (fc *Controller) checkMigrationLive(ctx context.Context, m *v1.Migration) (verdict, error) {
+	set, err := client.For[*v1.PetSet](fc.c, m.Namespace).Get(ctx, m.Spec.PetSet)
+	if v1.IsNotFound(err) {
+		set, err = nil, nil
+	}
+	if err != nil {
+		return verdict{}, fmt.Errorf("federation controller: migration %s: read PetSet %s: %w", v1.ObjectKey(m), m.Spec.PetSet, err)
+	}
+	list, err := client.For[*v1.Work](fc.c, "").ListAll(ctx, client.ListOptions{})
+	if err != nil {
+		return verdict{}, fmt.Errorf("federation controller: migration %s: list Works: %w", v1.ObjectKey(m), err)
+	}
+	src := sourceKey(v1.ObjectReference{Kind: "PetSet", Namespace: m.Namespace, Name: m.Spec.PetSet})
+	works := map[string]*v1.Work{}
+	for _, w := range list.Items {
+		if sourceKey(w.Spec.Source) == src {
+			works[w.Spec.Cluster] = w
+		}
+	}
+	_, v := fc.checkMigration(m, set, works)
+	return v, nil
+}
+
 // checkMigration says where the pet runs, or why it cannot move (yet).
-func (fc *Controller) checkMigration(m *v1.Migration, works map[string]*v1.Work) (string, verdict) {
-	set, ns, name := fc.petSet(m), m.Namespace, m.Spec.PetSet
+func (fc *Controller) checkMigration(m *v1.Migration, set *v1.PetSet, works map[string]*v1.Work) (string, verdict) {
+	ns, name := m.Namespace, m.Spec.PetSet
 	switch {
 	case set == nil:
 		return "", failed("PetSet %s/%s does not exist on the federation", ns, name)

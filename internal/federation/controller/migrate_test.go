@@ -35,6 +35,11 @@ func (e *env) migration(name string) *v1.Migration {
 func (e *env) waitPhase(name string, phase v1.MigrationPhase) *v1.Migration {
 	e.t.Helper()
 	var m *v1.Migration
+	defer func() {
+		if e.t.Failed() && m != nil {
+			e.t.Logf("migration %s last seen: phase %s, message %q", name, m.Status.Phase, m.Status.Message)
+		}
+	}()
 	e.eventually("migration "+name+" "+string(phase), func() bool {
 		m = e.migration(name)
 		return m.Status.Phase == phase
