@@ -217,6 +217,39 @@ func (p *Plugins) List() []string {
 // form one process group, killed as a whole when ctx ends, so a hung
 // driver cannot outlive its timeout.
 func runExecutable(ctx context.Context, path string, args ...string) ([]byte, error) {
+	return retryBusy(ctx, func() ([]byte, error) { return runOnce(ctx, path, args...) }, pause)
+}
+
+// busyAttempts bounds the starts of a driver whose file is busy.
+const busyAttempts = 5
+
+// retryBusy calls run again while it fails with ETXTBSY ("text file
+// busy"): the driver's file is open for writing somewhere, which is
+// short-lived — a driver being installed or upgraded, or, for an
+// instant, a descriptor that a process forked elsewhere in this one holds
+// until its exec (golang.org/issue/22315). pause waits between attempts
+// (20 ms, 40 ms …) and reports false when ctx ended first.
+func retryBusy(ctx context.Context, run func() ([]byte, error), pause func(context.Context, time.Duration) bool) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := run()
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == busyAttempts || !pause(ctx, time.Duration(attempt)*20*time.Millisecond) {
+			return out, err
+		}
+	}
+}
+
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func runOnce(ctx context.Context, path string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
