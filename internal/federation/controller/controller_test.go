@@ -232,12 +232,19 @@ func TestClusterHealthAndEndpoints(t *testing.T) {
 	e.eventually("works", func() bool {
 		return e.work("a", "default", "service", "db") != nil && e.work("b", "default", "service", "db") != nil
 	})
-	for _, cl := range []string{"a", "b"} {
-		wk := v1.Clone(e.work(cl, "default", "service", "db"))
+	// Each member reports its pets on its Work, as a member agent does
+	// for the Work's current generation (reported again should the
+	// federation rewrite the Work meanwhile, as it may on a loaded machine).
+	report := func(cl string) {
+		wk := e.work(cl, "default", "service", "db")
+		if wk == nil || (wk.Status.AppliedGeneration == wk.Generation && len(wk.Status.ReadyAddresses) == 1) {
+			return
+		}
+		wk = v1.Clone(wk)
 		wk.Status.AppliedGeneration = wk.Generation
 		ip := map[string]string{"a": "127.1.0.2", "b": "127.2.0.2"}[cl]
 		wk.Status.ReadyAddresses = []v1.EndpointAddress{{IP: ip, Hostname: "db-" + map[string]string{"a": "0", "b": "1"}[cl]}}
-		if _, err := client.For[*v1.Work](e.c, wk.Namespace).UpdateStatus(e.ctx, wk); err != nil {
+		if _, err := client.For[*v1.Work](e.c, wk.Namespace).UpdateStatus(e.ctx, wk); err != nil && !v1.IsConflict(err) {
 			t.Fatal(err)
 		}
 	}
@@ -258,8 +265,23 @@ func TestClusterHealthAndEndpoints(t *testing.T) {
 	e.eventually("both shards healthy", func() bool {
 		e.renew("a") // the grace period is short
 		e.renew("b")
+		report("a")
+		report("b")
 		fe := eps()
 		return fe != nil && healthy(fe) == "a/eu-west-1/up b/us-east-1/up" && fe.Spec.Shards[1].Pets[0].Hostname == "db-1"
+	})
+	// An edit from elsewhere is undone (as is a write the controller's
+	// cache did not show yet when it synced).
+	fe := v1.Clone(eps())
+	fe.Spec.Shards = nil
+	if _, err := client.For[*v1.FederatedEndpoints](e.c, v1.NamespaceFederation).Update(e.ctx, fe); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the shards written again", func() bool {
+		e.renew("a")
+		e.renew("b")
+		fe := eps()
+		return fe != nil && healthy(fe) == "a/eu-west-1/up b/us-east-1/up"
 	})
 	// b stops renewing; a keeps renewing.
 	e.eventually("b's shard unhealthy once its lease runs out", func() bool {

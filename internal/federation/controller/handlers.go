@@ -60,6 +60,15 @@ func (fc *Controller) wireHandlers() {
 			}
 		}
 	}))
+	// A FederatedEndpoints the cache did not show yet when a sync wrote
+	// it (Create met AlreadyExists, Update a newer version), or that
+	// someone else changed, is written again from what it should be once
+	// the cache shows it.
+	fc.fedEps.AddHandler(onAny(func(obj any) {
+		if fe, ok := obj.(*v1.FederatedEndpoints); ok && fe.Spec.Service != "" {
+			fc.statusQ.Enqueue(sourceKey(v1.ObjectReference{Kind: "Service", Namespace: fe.Spec.Namespace, Name: fe.Spec.Service}))
+		}
+	}))
 	fc.migrations.AddHandler(onAny(func(obj any) {
 		if m, ok := obj.(*v1.Migration); ok {
 			fc.migrateQ.Enqueue(v1.ObjectKey(m))

@@ -198,7 +198,7 @@ func (fc *Controller) syncEndpoints(ctx context.Context, ns, name string, works 
 	if !ok {
 		_, err := res.Create(ctx, &v1.FederatedEndpoints{ObjectMeta: v1.ObjectMeta{Name: epName, Namespace: v1.NamespaceFederation}, Spec: spec})
 		if v1.IsAlreadyExists(err) {
-			return nil
+			return nil // written by an earlier sync: its add event brings this key back
 		}
 		return err
 	}
