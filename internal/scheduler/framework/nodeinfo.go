@@ -336,11 +336,11 @@ func (n *NodeInfo) Name() string { return n.sum.name }
 func (n *NodeInfo) SetNode(node *v1.Node) {
 	n.Node = withCanonicalLabels(node)
 	n.sum = summarize(n.Node)
-	n.own()
 	n.Allocatable = Resource{}
 	if node != nil {
 		n.Allocatable = ResourceFromList(node.Status.Allocatable)
 	}
+	n.own()
 }
 
 // AddPod counts pod against the node.
