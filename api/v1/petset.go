@@ -2,6 +2,7 @@ package v1
 
 import (
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -138,6 +139,33 @@ func (s *PetSet) KeepsOrdinal(ordinal int32) bool {
 // PetName is the name of the pet of ordinal: "<set>-<ordinal>".
 func (s *PetSet) PetName(ordinal int32) string {
 	return s.Name + "-" + strconv.Itoa(int(ordinal))
+}
+
+// ParsePetName splits a pet's name "<set>-<ordinal>". ok is false unless
+// the name ends in "-" and an ordinal written without leading zeros, so
+// that a name maps to one ordinal and back.
+func ParsePetName(name string) (set string, ordinal int32, ok bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return "", 0, false
+	}
+	digits := name[i+1:]
+	n, err := strconv.ParseInt(digits, 10, 32)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != digits {
+		return "", 0, false
+	}
+	return name[:i], int32(n), true
+}
+
+// OrdinalOf is pod's ordinal in the set; ok is false when the pod is not
+// one of the set's pets by name and namespace ("<set>-<ordinal>"). Whether
+// the set controls the pod is the caller's to check.
+func (s *PetSet) OrdinalOf(pod *Pod) (int32, bool) {
+	set, ord, ok := ParsePetName(pod.Name)
+	if !ok || set != s.Name || pod.Namespace != s.Namespace {
+		return 0, false
+	}
+	return ord, true
 }
 
 // ClaimName is the claim of template tmpl for the pet of ordinal:

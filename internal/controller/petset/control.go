@@ -102,18 +102,18 @@ func (pc *petControl) newRound(obs observed, current, update *v1.ControllerRevis
 		r.claims[k] = c
 	}
 	for _, p := range obs.pods {
-		ord, ok := ordinalOf(set, p)
+		ord, ok := set.OrdinalOf(p)
 		switch {
 		case !ok:
-		case inRange(set, ord):
+		case set.KeepsOrdinal(ord):
 			r.pets[ord-set.StartOrdinal()] = p
 		default:
 			r.condemned = append(r.condemned, p)
 		}
 	}
 	sort.Slice(r.condemned, func(i, j int) bool {
-		a, _ := ordinalOf(set, r.condemned[i])
-		b, _ := ordinalOf(set, r.condemned[j])
+		a, _ := set.OrdinalOf(r.condemned[i])
+		b, _ := set.OrdinalOf(r.condemned[j])
 		return a > b
 	})
 	return r, nil
@@ -206,7 +206,7 @@ func (r *round) createPet(ctx context.Context, i int) (bool, error) {
 	ord := r.ordinal(i)
 	pod := r.versionedPod(ord)
 	for _, t := range r.set.Spec.VolumeClaimTemplates {
-		if c := r.claims[claimName(r.set, t.Name, ord)]; c != nil && claimIsStale(c, r.set, pod, r.pc.kinds) {
+		if c := r.claims[r.set.ClaimName(t.Name, ord)]; c != nil && claimIsStale(c, r.set, pod, r.pc.kinds) {
 			r.pc.events.Eventf(ctx, r.set, v1.EventTypeNormal, ReasonWaitingForStaleClaim,
 				"Pod %s waits for claim %s of its scaled-down predecessor to be deleted", pod.Name, c.Name)
 			return true, nil
@@ -294,9 +294,9 @@ func (r *round) fixClaimOwners(ctx context.Context, pod *v1.Pod) error {
 	if pod == nil {
 		return nil
 	}
-	ord, _ := ordinalOf(r.set, pod)
+	ord, _ := r.set.OrdinalOf(pod)
 	for _, t := range r.set.Spec.VolumeClaimTemplates {
-		c := r.claims[claimName(r.set, t.Name, ord)]
+		c := r.claims[r.set.ClaimName(t.Name, ord)]
 		if c == nil || claimOwnersUpToDate(c, r.set, pod, ord, r.pc.kinds) {
 			continue
 		}

@@ -186,7 +186,7 @@ func scaleUpAndDown(t *testing.T, w *world, cfg config) {
 // checkPet checks the shape of the pet of ordinal o and of its claim.
 func checkPet(t *testing.T, w *world, o int32) {
 	t.Helper()
-	name := podName(w.set, o)
+	name := w.set.PetName(o)
 	p := w.pod(name)
 	if p == nil {
 		t.Fatalf("no pod %s", name)
@@ -214,7 +214,7 @@ func checkPet(t *testing.T, w *world, o int32) {
 	if c.Labels["tier"] != "db" || c.Labels["app"] != "web" {
 		t.Errorf("claim %s labels %v, want the template's and the selector's", claim, c.Labels)
 	}
-	whenDeleted, _ := retention(w.set)
+	whenDeleted, _ := w.set.ClaimRetention()
 	if owned := hasOwner(c, w.set.UID); owned != (whenDeleted == del) || hasOwner(c, p.UID) {
 		t.Errorf("claim %s owners %+v under whenDeleted=%s", claim, c.OwnerReferences, whenDeleted)
 	}

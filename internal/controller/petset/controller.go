@@ -139,7 +139,7 @@ func sameLabels(a, b v1.Object) bool {
 // pod of that name to be gone before it creates its pet.
 func (pc *Controller) enqueuePod(pod *v1.Pod) {
 	pc.enqueueFor(pod, false)
-	if parent, _, ok := parseName(pod.Name); ok {
+	if parent, _, ok := v1.ParsePetName(pod.Name); ok {
 		if _, exists := pc.sets.Get(pod.Namespace + "/" + parent); exists {
 			pc.ctrl.Enqueue(pod.Namespace + "/" + parent)
 		}

@@ -134,11 +134,11 @@ func (w *world) CreatePod(_ context.Context, set *v1.PetSet, pod *v1.Pod) (*v1.P
 			w.violation("pod %s created before its claim %s", pod.Name, c.ClaimName)
 		}
 	}
-	ord, _ := ordinalOf(set, pod)
+	ord, _ := set.OrdinalOf(pod)
 	if set.Spec.PodManagementPolicy == v1.OrderedReadyPodManagement {
 		for o := set.StartOrdinal(); o < ord; o++ {
-			if p := w.pod(podName(set, o)); p == nil || isTerminating(p) || !isRunningAndReady(p) {
-				w.violation("pod %s created before its predecessor %s was Running and Ready", pod.Name, podName(set, o))
+			if p := w.pod(set.PetName(o)); p == nil || isTerminating(p) || !isRunningAndReady(p) {
+				w.violation("pod %s created before its predecessor %s was Running and Ready", pod.Name, set.PetName(o))
 			}
 		}
 	}
@@ -165,13 +165,13 @@ func (w *world) DeletePod(_ context.Context, set *v1.PetSet, pod *v1.Pod) (*v1.P
 // checkDelete checks a deletion by the controller against SPECS.md §1.
 func (w *world) checkDelete(set *v1.PetSet, pod *v1.Pod) {
 	w.t.Helper()
-	ord, _ := ordinalOf(set, pod)
+	ord, _ := set.OrdinalOf(pod)
 	switch {
 	case v1.IsPodTerminal(pod):
-	case !inRange(set, ord):
+	case !set.KeepsOrdinal(ord):
 		if set.Spec.PodManagementPolicy == v1.OrderedReadyPodManagement {
 			for _, p := range w.pods {
-				if o, ok := ordinalOf(set, p); ok && o > ord {
+				if o, ok := set.OrdinalOf(p); ok && o > ord {
 					w.violation("pod %s deleted while its successor %s exists", pod.Name, p.Name)
 				}
 			}
@@ -196,7 +196,7 @@ func (w *world) checkRollingDelete(set *v1.PetSet, pod *v1.Pod, ord int32) {
 	}
 	down := 0
 	for o := set.StartOrdinal(); o < endOrdinal(set); o++ {
-		if !isHealthy(w.pod(podName(set, o)), set.Spec.MinReadySeconds, w.now) {
+		if !isHealthy(w.pod(set.PetName(o)), set.Spec.MinReadySeconds, w.now) {
 			down++
 		}
 	}

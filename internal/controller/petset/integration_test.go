@@ -57,7 +57,7 @@ func TestOrderedReadyLifecycle(t *testing.T) {
 // claim was created before the pod.
 func checkLivePet(t *testing.T, h *harness, set *v1.PetSet, o int32, revision string) {
 	t.Helper()
-	name := podName(set, o)
+	name := set.PetName(o)
 	p := h.pod(name)
 	if p.Spec.Hostname != name || p.Spec.Subdomain != "web" {
 		t.Errorf("%s: hostname %q, subdomain %q", name, p.Spec.Hostname, p.Spec.Subdomain)

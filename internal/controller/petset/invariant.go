@@ -40,7 +40,7 @@ func identities(p *v1.Pod) []string {
 		return nil
 	}
 	var ids []string
-	if parent, ord, ok := parseName(p.Name); ok {
+	if parent, ord, ok := v1.ParsePetName(p.Name); ok {
 		ids = append(ids, identity(p.Namespace, parent, ord))
 	}
 	if pet {

@@ -2,7 +2,6 @@ package petset
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
@@ -15,49 +14,9 @@ type kinds struct {
 	pod *v1.Kind
 }
 
-// podName is the name of the pet of ordinal in set: "<set>-<ordinal>".
-func podName(set *v1.PetSet, ordinal int32) string { return set.PetName(ordinal) }
-
-// parseName splits a pet's name "<parent>-<ordinal>". ok is false unless
-// the name ends in "-" and an ordinal written without leading zeros, so
-// that a name maps to one ordinal and back.
-func parseName(name string) (parent string, ordinal int32, ok bool) {
-	i := strings.LastIndexByte(name, '-')
-	if i <= 0 || i == len(name)-1 {
-		return "", 0, false
-	}
-	digits := name[i+1:]
-	n, err := strconv.ParseInt(digits, 10, 32)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != digits {
-		return "", 0, false
-	}
-	return name[:i], int32(n), true
-}
-
-// ordinalOf is the pod's ordinal in set; ok is false when the pod is not
-// one of the set's pets (its name is not "<set>-<ordinal>"), which the set
-// then neither adopts nor counts.
-func ordinalOf(set *v1.PetSet, pod *v1.Pod) (int32, bool) {
-	parent, ord, ok := parseName(pod.Name)
-	if !ok || parent != set.Name || pod.Namespace != set.Namespace {
-		return 0, false
-	}
-	return ord, true
-}
-
 // endOrdinal is one past the set's last ordinal.
 func endOrdinal(set *v1.PetSet) int32 {
 	return set.StartOrdinal() + set.DesiredReplicas()
-}
-
-// inRange reports whether ordinal is one the set keeps: start ..
-// start+replicas-1.
-func inRange(set *v1.PetSet, ordinal int32) bool { return set.KeepsOrdinal(ordinal) }
-
-// claimName is the claim of template tmpl for the pet of ordinal:
-// "<template>-<set>-<ordinal>".
-func claimName(set *v1.PetSet, tmpl string, ordinal int32) string {
-	return set.ClaimName(tmpl, ordinal)
 }
 
 // newPod builds the pet of ordinal from set's template (the template of
@@ -67,7 +26,7 @@ func claimName(set *v1.PetSet, tmpl string, ordinal int32) string {
 // template in place of a pod volume of the same name.
 func newPod(set *v1.PetSet, revision string, ordinal int32, k kinds) *v1.Pod {
 	t := v1.Clone(set).Spec.Template
-	name := podName(set, ordinal)
+	name := set.PetName(ordinal)
 	pod := &v1.Pod{
 		ObjectMeta: v1.ObjectMeta{
 			Name:            name,
@@ -115,7 +74,7 @@ func storageMatches(set *v1.PetSet, pod *v1.Pod, ordinal int32) bool {
 	}
 	for _, t := range set.Spec.VolumeClaimTemplates {
 		v, ok := vols[t.Name]
-		if !ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != claimName(set, t.Name, ordinal) {
+		if !ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != set.ClaimName(t.Name, ordinal) {
 			return false
 		}
 	}
@@ -132,7 +91,7 @@ func setStorage(set *v1.PetSet, pod *v1.Pod, ordinal int32) {
 	for _, t := range templates {
 		replaced[t.Name] = true
 		vols = append(vols, v1.Volume{Name: t.Name, VolumeSource: v1.VolumeSource{
-			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claimName(set, t.Name, ordinal)},
+			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: set.ClaimName(t.Name, ordinal)},
 		}})
 	}
 	for _, v := range pod.Spec.Volumes {
@@ -165,7 +124,7 @@ func newClaims(set *v1.PetSet, ordinal int32, k kinds) []*v1.PersistentVolumeCla
 		}
 		c := &v1.PersistentVolumeClaim{
 			ObjectMeta: v1.ObjectMeta{
-				Name:        claimName(set, t.Name, ordinal),
+				Name:        set.ClaimName(t.Name, ordinal),
 				Namespace:   set.Namespace,
 				Labels:      labels,
 				Annotations: t.Annotations,

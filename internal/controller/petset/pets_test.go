@@ -25,9 +25,9 @@ func TestParseName(t *testing.T) {
 		{"web--1", "web-", 1, true},
 	}
 	for _, tc := range tests {
-		parent, ord, ok := parseName(tc.name)
+		parent, ord, ok := v1.ParsePetName(tc.name)
 		if parent != tc.parent || ord != tc.ordinal || ok != tc.ok {
-			t.Errorf("parseName(%q) = %q, %d, %v; want %q, %d, %v", tc.name, parent, ord, ok, tc.parent, tc.ordinal, tc.ok)
+			t.Errorf("v1.ParsePetName(%q) = %q, %d, %v; want %q, %d, %v", tc.name, parent, ord, ok, tc.parent, tc.ordinal, tc.ok)
 		}
 	}
 }
@@ -125,7 +125,7 @@ func TestClaimOwners(t *testing.T) {
 		}
 		pod := newPod(w.set, "r", ord, w.k)
 		pod.UID = "pod-uid"
-		claim := &v1.PersistentVolumeClaim{ObjectMeta: v1.ObjectMeta{Name: claimName(w.set, "data", ord),
+		claim := &v1.PersistentVolumeClaim{ObjectMeta: v1.ObjectMeta{Name: w.set.ClaimName("data", ord),
 			OwnerReferences: []v1.OwnerReference{{Kind: "Other", Name: "o", UID: "other"}}}}
 		bySet, byPod := wantedOwners(w.set, ord)
 		if bySet != tc.bySet || byPod != tc.byPod {

@@ -22,11 +22,6 @@ const (
 	del    = v1.DeletePersistentVolumeClaimRetentionPolicyType
 )
 
-// retention is the set's policy, Retain where unset or unknown.
-func retention(set *v1.PetSet) (whenDeleted, whenScaled v1.PersistentVolumeClaimRetentionPolicyType) {
-	return set.ClaimRetention()
-}
-
 // matchesRef reports whether ref names the object name of kind k,
 // whatever its UID.
 func matchesRef(ref *v1.OwnerReference, name string, k *v1.Kind) bool {
@@ -59,7 +54,7 @@ func hasStaleOwner(claim *v1.PersistentVolumeClaim, name, uid string, k *v1.Kind
 // something other than the set or the pod controls the claim (or a stale
 // set or pod does): the policy then leaves the claim alone.
 func hasUnexpectedController(claim *v1.PersistentVolumeClaim, set *v1.PetSet, pod *v1.Pod, k kinds) bool {
-	if wd, ws := retention(set); wd == retain && ws == retain {
+	if wd, ws := set.ClaimRetention(); wd == retain && ws == retain {
 		return false
 	}
 	for i := range claim.OwnerReferences {
@@ -111,8 +106,8 @@ func claimOwnersUpToDate(claim *v1.PersistentVolumeClaim, set *v1.PetSet, pod *v
 // wantedOwners says whether the set and the pod of ordinal should own the
 // pet's claims.
 func wantedOwners(set *v1.PetSet, ordinal int32) (bySet, byPod bool) {
-	whenDeleted, whenScaled := retention(set)
-	scaledDown := !inRange(set, ordinal)
+	whenDeleted, whenScaled := set.ClaimRetention()
+	scaledDown := !set.KeepsOrdinal(ordinal)
 	switch {
 	case whenScaled == del && scaledDown:
 		return false, true
@@ -149,6 +144,6 @@ func setClaimOwners(claim *v1.PersistentVolumeClaim, set *v1.PetSet, pod *v1.Pod
 // of the pet's name under whenScaled=Delete: it is about to be garbage
 // collected, and the new pet waits for that rather than reuse it.
 func claimIsStale(claim *v1.PersistentVolumeClaim, set *v1.PetSet, pod *v1.Pod, k kinds) bool {
-	_, whenScaled := retention(set)
+	_, whenScaled := set.ClaimRetention()
 	return whenScaled == del && hasStaleOwner(claim, pod.Name, pod.UID, k.pod)
 }

@@ -111,7 +111,7 @@ func (pc *Controller) claimRevisions(ctx context.Context, set *v1.PetSet, sel la
 func (pc *Controller) claimPods(ctx context.Context, set *v1.PetSet, sel labels.Selector, pods []*v1.Pod) ([]*v1.Pod, error) {
 	var owned []*v1.Pod
 	for _, p := range pods {
-		_, member := ordinalOf(set, p)
+		_, member := set.OrdinalOf(p)
 		mine := member && sel.Matches(labels.Set(p.Labels))
 		var err error
 		switch {

@@ -3,9 +3,6 @@ package member
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -60,12 +57,10 @@ func (f *fencing) strayPets(ctx context.Context) ([]string, error) {
 
 // petOrdinal is the ordinal of a pod the PetSet controls.
 func petOrdinal(set *v1.PetSet, p *v1.Pod) (int32, bool) {
-	if !slices.ContainsFunc(p.OwnerReferences, func(o v1.OwnerReference) bool { return o.UID == set.UID }) {
+	if ref := v1.GetControllerOf(p); ref == nil || ref.UID != set.UID {
 		return 0, false
 	}
-	rest, ok := strings.CutPrefix(p.Name, set.Name+"-")
-	n, err := strconv.ParseInt(rest, 10, 32)
-	return int32(n), ok && err == nil
+	return set.OrdinalOf(p)
 }
 
 func (f *fencing) deleteStray(ctx context.Context, p *v1.Pod) error {
