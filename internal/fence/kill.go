@@ -49,10 +49,11 @@ func (k *killer) round() {
 	if len(k.file.PGIDs) == 0 {
 		return
 	}
-	for _, pid := range k.groupMembers() {
+	groups := k.groups()
+	for _, pid := range k.groupMembers(groups) {
 		k.killed[pid] = true
 	}
-	for _, pgid := range k.groups() {
+	for _, pgid := range groups {
 		k.signal(-pgid, pgid)
 	}
 }
@@ -106,7 +107,7 @@ func (k *killer) alive() int {
 		}
 	}
 	if len(k.file.PGIDs) > 0 {
-		for _, pid := range k.groupMembers() {
+		for _, pid := range k.groupMembers(k.groups()) {
 			pids[pid] = true
 		}
 	}
@@ -154,14 +155,14 @@ func (k *killer) inGroup(pid int, name string) bool {
 	return false
 }
 
-// groupMembers lists the live processes in the pod's process groups.
-func (k *killer) groupMembers() []int {
+// groupMembers lists the live processes in groups (the pod's, from
+// groups()).
+func (k *killer) groupMembers(groups []int) []int {
 	entries, err := os.ReadDir(k.procRoot)
 	if err != nil {
 		k.fail(fmt.Errorf("fence: %w", err))
 		return nil
 	}
-	groups := k.groups()
 	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
