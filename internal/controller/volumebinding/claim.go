@@ -128,7 +128,10 @@ func (vc *Controller) syncUnboundClaim(ctx context.Context, claim *v1.Persistent
 	if pv := vc.volumeOf(claim); pv != nil {
 		return vc.bind(ctx, claim, pv)
 	}
-	class, className := vc.classOf(claim)
+	class, className, err := vc.liveClassOf(ctx, claim)
+	if err != nil {
+		return err
+	}
 	node := claim.Annotations[v1.AnnotationSelectedNode]
 	if node != "" || !waitsForConsumer(class) {
 		if pv := vc.findVolume(claim, className, node); pv != nil {

@@ -75,6 +75,7 @@ type Controller struct {
 	volumesAPI *client.Resource[*v1.PersistentVolume]
 	podsAPI    *client.Resource[*v1.Pod]
 	nodesAPI   *client.Resource[*v1.Node]
+	classesAPI *client.Resource[*v1.StorageClass]
 
 	claims  *client.Informer[*v1.PersistentVolumeClaim]
 	volumes *client.Informer[*v1.PersistentVolume]
@@ -119,6 +120,7 @@ func New(c *client.Client, log *slog.Logger, opts controller.Options) (*Controll
 	vc.volumesAPI = client.For[*v1.PersistentVolume](c, "")
 	vc.podsAPI = client.For[*v1.Pod](c, "")
 	vc.nodesAPI = client.For[*v1.Node](c, "")
+	vc.classesAPI = client.For[*v1.StorageClass](c, "")
 	vc.events = &events.Recorder{Client: c, Component: component, OffNode: true, Clock: opts.Clock, Logger: vc.log}
 	vc.watch(c)
 	return vc, nil
@@ -144,7 +146,7 @@ func (vc *Controller) watch(c *client.Client) {
 		UpdateFunc: func(old, obj any) { vc.volumeChanged(old.(*v1.PersistentVolume), obj.(*v1.PersistentVolume)) },
 		DeleteFunc: vc.volumeDeleted,
 	})
-	vc.classes = client.NewInformer(client.For[*v1.StorageClass](c, ""), client.ListOptions{}, vc.log)
+	vc.classes = client.NewInformer(vc.classesAPI, client.ListOptions{}, vc.log)
 	vc.classes.AddHandler(client.HandlerFuncs{
 		AddFunc:    func(any) { vc.enqueueUnbound() },
 		UpdateFunc: func(any, any) { vc.enqueueUnbound() },

@@ -50,7 +50,11 @@ func start(t *testing.T, workers int) *harness {
 	done := make(chan struct{})
 	go func() { vc.Run(runCtx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
-	c := tc.Admin
+	return newHarness(t, ctx, tc.Admin)
+}
+
+// newHarness is a harness on c, whose controller the caller runs.
+func newHarness(t *testing.T, ctx context.Context, c *client.Client) *harness {
 	return &harness{t: t, ctx: ctx,
 		claims: client.For[*v1.PersistentVolumeClaim](c, ns), volumes: client.For[*v1.PersistentVolume](c, ""),
 		classes: client.For[*v1.StorageClass](c, ""), nodes: client.For[*v1.Node](c, ""),

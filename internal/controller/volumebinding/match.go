@@ -1,6 +1,7 @@
 package volumebinding
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -20,6 +21,27 @@ func (vc *Controller) classOf(claim *v1.PersistentVolumeClaim) (*v1.StorageClass
 	}
 	c, _ := vc.classes.Get(*n)
 	return c, *n
+}
+
+// liveClassOf is classOf, with a class the cache does not hold (yet) read
+// from the API server: a claim created just after its class must not be
+// judged as one of an unknown class — it would bind at once to any volume
+// of that class name, on any node, before its pod chose one. A class that
+// does not exist is nil, as in classOf (Kubernetes binds such claims to
+// volumes that name the class).
+func (vc *Controller) liveClassOf(ctx context.Context, claim *v1.PersistentVolumeClaim) (*v1.StorageClass, string, error) {
+	class, name := vc.classOf(claim)
+	if class != nil || name == "" {
+		return class, name, nil
+	}
+	class, err := vc.classesAPI.Get(ctx, name)
+	switch {
+	case v1.IsNotFound(err):
+		return nil, name, nil
+	case err != nil:
+		return nil, name, retry(err, "claim %s: read storage class %s", v1.ObjectKey(claim), name)
+	}
+	return class, name, nil
 }
 
 // findVolume is the volume to bind an unbound claim of class className

@@ -1,11 +1,15 @@
 package volumebinding
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
+	"github.com/kennel-dev/kennel/internal/controller"
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
@@ -85,6 +89,49 @@ func TestWaitForFirstConsumerOfOtherClasses(t *testing.T) {
 		t.Errorf("volume of claim flexed: flexVolume %+v, want driver kennel.io/loop", pv.Spec.FlexVolume)
 	}
 	h.expectBoundTo(h.waitBound("pinned"), "static-2")
+}
+
+// TestClaimOfAClassNotYetCached: a claim synced before its class reaches
+// the controller's cache is judged by the class as the API server has it:
+// a WaitForFirstConsumer claim waits for its pod's node rather than
+// binding at once to a volume of its class on another node. The class
+// informer is not run here, so the cache never has the class.
+func TestClaimOfAClassNotYetCached(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	vc, err := New(tc.Admin, slog.New(slog.DiscardHandler), controller.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []func(context.Context){vc.claims.Run, vc.volumes.Run, vc.pods.Run, vc.nodes.Run} {
+		go run(ctx)
+	}
+	h := newHarness(t, ctx, tc.Admin)
+	h.createNode("node-1", true)
+	h.createClass(classSpec("static", "kubernetes.io/no-provisioner", v1.VolumeBindingWaitForFirstConsumer, nil))
+	pv := volumeSpec("static-1", "static", "2Gi")
+	pv.Spec.NodeAffinity = localVolume("x", claimSpec("x", ptr("static"), "1Gi"), "node-1").Spec.NodeAffinity
+	h.createVolume(pv)
+	h.createClaim(claimSpec("pinned", ptr("static"), "1Gi"))
+	testcluster.Eventually(t, wait, "claim and volume cached", func() bool {
+		_, claim := vc.claims.Get(ns + "/pinned")
+		_, volume := vc.volumes.Get("static-1")
+		return claim && volume
+	})
+	if _, cached := vc.classes.Get("static"); cached {
+		t.Fatal("class static is in the cache; the test needs it not to be")
+	}
+
+	if err := vc.syncClaim(ctx, ns+"/pinned"); err != nil {
+		t.Fatalf("sync claim pinned: %v", err)
+	}
+	if c, _ := h.claim("pinned"); c.Spec.VolumeName != "" {
+		t.Fatalf("claim pinned bound to %s before a node was selected", c.Spec.VolumeName)
+	}
+	if h.event("pinned", ReasonWaitForFirstConsumer) == nil {
+		t.Errorf("no %s event on claim pinned", ReasonWaitForFirstConsumer)
+	}
 }
 
 // TestSelectedNodeWithoutDevice: a local claim whose node was selected
