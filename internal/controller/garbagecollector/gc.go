@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	v1 "github.com/kennel-dev/kennel/api/v1"
 	"github.com/kennel-dev/kennel/client"
@@ -304,25 +305,49 @@ func (g *GC) orphan(ctx context.Context, dk *v1.Kind, d v1.Object, uid string) e
 // deletion and removes its finalizer once they are all gone.
 func (g *GC) deleteDependents(ctx context.Context, kind *v1.Kind, owner v1.Object) error {
 	uid := owner.GetObjectMeta().UID
-	remaining := 0
+	remaining, stale := 0, false
 	for res, inf := range g.informers {
 		dk, _ := g.c.Registry().ByResource(res)
 		for _, d := range inf.ByIndex(indexOwner, uid) {
 			remaining++
-			dm := d.GetObjectMeta()
-			if dm.DeletionTimestamp != nil {
+			if d.GetObjectMeta().DeletionTimestamp != nil {
 				continue
 			}
-			_, err := client.ForKind(g.c, dk, dm.Namespace).Delete(ctx, dm.Name, client.DeleteOptions{PropagationPolicy: "Foreground"})
-			if err != nil && !v1.IsNotFound(err) {
+			changed, err := g.deleteDependent(ctx, dk, d)
+			if err != nil {
 				return err
 			}
+			stale = stale || changed
 		}
+	}
+	if stale {
+		// A dependent's newer version may no longer name this owner;
+		// then neither its update nor its deletion wakes the owner.
+		return controller.RequeueAfter(time.Second)
 	}
 	if remaining > 0 {
 		return nil // each dependent's deletion wakes the owner
 	}
 	return g.removeFinalizer(ctx, kind, owner, finalizerForeground)
+}
+
+// deleteDependent deletes, in foreground, the version of a dependent the
+// cache holds, and only that one: the cache may be behind an update that
+// dropped the owner (a claim the user chose to keep) or behind a new
+// object of the same name. changed reports that the object is no longer
+// that version.
+func (g *GC) deleteDependent(ctx context.Context, dk *v1.Kind, d v1.Object) (changed bool, err error) {
+	dm := d.GetObjectMeta()
+	uid, rv := dm.UID, dm.ResourceVersion
+	_, err = client.ForKind(g.c, dk, dm.Namespace).Delete(ctx, dm.Name, client.DeleteOptions{
+		PropagationPolicy: "Foreground", Preconditions: &client.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	switch {
+	case v1.IsNotFound(err):
+		return false, nil
+	case v1.IsConflict(err):
+		return true, nil
+	}
+	return false, err
 }
 
 func (g *GC) removeFinalizer(ctx context.Context, kind *v1.Kind, o v1.Object, f string) error {

@@ -62,3 +62,49 @@ func TestCollectSparesAnObjectNewerThanItsCachedVersion(t *testing.T) {
 		t.Errorf("owners %v, want the adopter only", got.OwnerReferences)
 	}
 }
+
+// A foreground deletion deletes the version of a dependent its cache
+// holds, not one written since: a claim the user kept (its owner
+// reference to the PetSet removed) must survive the set's foreground
+// deletion when the cache still shows the set as its owner.
+func TestForegroundSparesADependentReleasedSinceItsCachedVersion(t *testing.T) {
+	tc := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	g, err := New(tc.Admin, nil, controller.Options{Workers: 1}) // not run: its caches stay empty
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := client.For[*v1.ConfigMap](tc.Admin, "default")
+	owner, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "set"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := v1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}
+	stale, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "kept", OwnerReferences: []v1.OwnerReference{ref}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "dropped", OwnerReferences: []v1.OwnerReference{ref}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Patch(ctx, "kept", []byte(`{"metadata":{"ownerReferences":null}}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	kind, _ := tc.Admin.Registry().ByResource("configmaps")
+	if changed, err := g.deleteDependent(ctx, kind, stale); err != nil || !changed {
+		t.Fatalf("delete the stale version of kept: changed %v, err %v; want changed, no error", changed, err)
+	}
+	if k, err := cms.Get(ctx, "kept"); err != nil || k.DeletionTimestamp != nil {
+		t.Fatalf("a dependent released since its cached version was deleted (err %v)", err)
+	}
+	if changed, err := g.deleteDependent(ctx, kind, gone); err != nil || changed {
+		t.Fatalf("delete dropped: changed %v, err %v; want deleted", changed, err)
+	}
+	// In foreground, the API server marks it and the collector ends it.
+	if d, err := cms.Get(ctx, "dropped"); err == nil && d.DeletionTimestamp == nil {
+		t.Errorf("dropped, current in the cache, not deleted")
+	}
+}
