@@ -232,8 +232,35 @@ func (p *Provisioner) newVolume(pl *plan, name, path string) *v1.PersistentVolum
 // is Delete: its data, then its object.
 func (p *Provisioner) syncVolume(ctx context.Context, name string) error {
 	pv, ok := p.volumes.Get(name)
-	if !ok || !p.mine(pv) || pv.Status.Phase != v1.VolumeReleased ||
-		pv.Spec.PersistentVolumeReclaimPolicy != v1.PersistentVolumeReclaimDelete {
+	if !ok || !p.reclaimable(pv) {
+		return nil
+	}
+	return p.reclaim(ctx, pv)
+}
+
+// reclaimable reports whether pv is a released volume of this node whose
+// reclaim policy is Delete.
+func (p *Provisioner) reclaimable(pv *v1.PersistentVolume) bool {
+	return p.mine(pv) && pv.Status.Phase == v1.VolumeReleased &&
+		pv.Spec.PersistentVolumeReclaimPolicy == v1.PersistentVolumeReclaimDelete
+}
+
+// reclaim deletes the data, then the object, of pv, a version judged
+// reclaimable from the cache — only if the API server still holds that
+// very version. The cache may be behind an administrator's change (the
+// policy set to Retain to keep the data, the claim reference cleared to
+// bind it again), and the data is the one thing that cannot be brought
+// back; a newer version comes through the informer to be judged again.
+func (p *Provisioner) reclaim(ctx context.Context, pv *v1.PersistentVolume) error {
+	name := pv.Name
+	volumes := client.For[*v1.PersistentVolume](p.cfg.Client, "")
+	live, err := volumes.Get(ctx, name)
+	switch {
+	case v1.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("local: volume %s: read before deleting its data: %w", name, err)
+	case live.UID != pv.UID || live.ResourceVersion != pv.ResourceVersion:
 		return nil
 	}
 	path, err := p.dataPath(pv)
@@ -248,10 +275,17 @@ func (p *Provisioner) syncVolume(ctx context.Context, name string) error {
 			"cannot delete the data of volume %s on node %s: %v", name, p.cfg.NodeName, err)
 		return fmt.Errorf("local: volume %s: %w", name, err)
 	}
-	uid := pv.UID
-	_, err = client.For[*v1.PersistentVolume](p.cfg.Client, "").Delete(ctx, name,
-		client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid}})
-	if err != nil && !v1.IsNotFound(err) && !v1.IsConflict(err) {
+	uid, rv := pv.UID, pv.ResourceVersion
+	_, err = volumes.Delete(ctx, name, client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	switch {
+	case v1.IsConflict(err):
+		// Changed in the instant between the read and the deletion of
+		// its data: the object stays, for its owner to see.
+		p.log.Warn("volume changed while its data was deleted", "volume", name, "path", path)
+		p.rec.Recordf(ctx, pv, "PersistentVolume", "v1", v1.EventTypeWarning, ReasonVolumeFailedDelete,
+			"the data of volume %s was deleted as it was Released with reclaim policy Delete, and the volume changed meanwhile; its object is kept", name)
+		return nil
+	case err != nil && !v1.IsNotFound(err):
 		return fmt.Errorf("local: delete persistentvolume %s: %w", name, err)
 	}
 	p.log.Info("deleted released volume", "volume", name, "path", path)
