@@ -313,7 +313,8 @@ func TestDeletePodDefaultsToItsGracePeriod(t *testing.T) {
 		{"spec grace", "n1", grace(5), nil, 5},
 		{"default grace", "n1", nil, nil, v1.DefaultTerminationGracePeriodSeconds},
 		{"explicit grace wins", "n1", grace(5), grace(12), 12},
-		{"spec grace zero", "n1", grace(0), nil, 0},
+		{"spec grace zero waits for the node", "n1", grace(0), nil, 1},
+		{"explicit zero forces", "n1", grace(5), grace(0), 0},
 		{"unbound pod", "", grace(5), nil, 0},
 	}
 	for i, c := range cases {

@@ -180,15 +180,22 @@ func (s *Server) markForDeletion(info *requestInfo, opts *DeleteOptions, obj v1.
 
 // podGracePeriod is how long a pod bound to a node gets to stop when its
 // delete names no grace period: its spec.terminationGracePeriodSeconds, as
-// in Kubernetes. bound is false, and grace 0, for anything that is not a
-// pod on a node: it is deleted at once.
+// in Kubernetes, but at least a second. Kubernetes deletes a pod whose
+// spec says 0 at once, while its processes still run, and a controller
+// may then start its replacement — for a pet, a second copy of one
+// identity (Kubernetes' documentation warns against it). Here the pod
+// stays until its node stopped it (one second of SIGTERM, then SIGKILL;
+// the kubelet's own minimum is two); only a delete that asks for 0 itself
+// forces it. bound is
+// false, and grace 0, for anything that is not a pod on a node: it is
+// deleted at once.
 func podGracePeriod(obj v1.Object) (grace int64, bound bool) {
 	pod, ok := obj.(*v1.Pod)
 	if !ok || pod.Spec.NodeName == "" {
 		return 0, false
 	}
 	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		return *g, true
+		return max(*g, 1), true
 	}
 	return v1.DefaultTerminationGracePeriodSeconds, true
 }

@@ -102,7 +102,8 @@ func evictPod(ctx context.Context, g *globalOptions, c *client.Client, o *drainO
 	key := v1.ObjectKey(p)
 	fmt.Fprintf(g.streams.Out, "evicting pod %s\n", key)
 	uid := p.UID
-	opts := client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid}, GracePeriodSeconds: p.Spec.TerminationGracePeriodSeconds}
+	// No grace period named: the API server gives the pod its own.
+	opts := client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid}}
 	if o.gracePeriod >= 0 {
 		opts.GracePeriodSeconds = &o.gracePeriod
 	}

@@ -74,12 +74,17 @@ func (n *Controller) markPodNotReady(ctx context.Context, pod *v1.Pod) (*v1.Pod,
 // node's agent confirms it stopped, which an unreachable agent cannot: its
 // controller replaces it meanwhile.
 func (n *Controller) evict(ctx context.Context, pod *v1.Pod, node *v1.Node, taint v1.Taint) error {
-	uid := pod.UID
-	opts := client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid}, GracePeriodSeconds: pod.Spec.TerminationGracePeriodSeconds}
+	// Only the version judged: the cache may be behind an adoption that
+	// made the pod a pet (a PetSet re-created after an orphaning delete),
+	// and a newer version comes through the informer. No grace period is
+	// named, so the API server gives the pod its own (at least a second:
+	// the pod stays until its node has stopped it).
+	uid, rv := pod.UID, pod.ResourceVersion
+	opts := client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid, ResourceVersion: &rv}}
 	_, err := client.For[*v1.Pod](n.c, pod.Namespace).Delete(ctx, pod.Name, opts)
 	switch {
 	case v1.IsNotFound(err) || v1.IsConflict(err):
-		return nil // gone, or replaced by a namesake
+		return nil // gone, changed (judged again), or replaced by a namesake
 	case err != nil:
 		return fmt.Errorf("nodelifecycle: evict pod %s: %w", v1.ObjectKey(pod), err)
 	}
@@ -89,10 +94,12 @@ func (n *Controller) evict(ctx context.Context, pod *v1.Pod, node *v1.Node, tain
 	return nil
 }
 
-// isPet reports whether a PetSet (or StatefulSet) controls the pod.
+// isPet reports whether the pod holds a pet's identity: a PetSet (or
+// StatefulSet) controls it, or it carries a pet's pod-name label — an
+// orphaned pet, which a re-created set adopts.
 func isPet(pod *v1.Pod) bool {
 	ref := v1.GetControllerOf(pod)
-	return ref != nil && (ref.Kind == "PetSet" || ref.Kind == "StatefulSet")
+	return ref != nil && (ref.Kind == "PetSet" || ref.Kind == "StatefulSet") || pod.Labels[v1.PetSetPodNameLabel] != ""
 }
 
 // evictionTime is when the pod must leave the node: for each eviction

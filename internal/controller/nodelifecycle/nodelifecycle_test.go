@@ -43,6 +43,9 @@ func TestLeaseExpiryMarksNodeUnreachableAndEvictsItsPods(t *testing.T) {
 		})
 		e.addPod("db-0", "n2", ownedBy("kennel.io/v1", "PetSet"))
 		e.addPod("sts-0", "n2", ownedBy("apps/v1", "StatefulSet"))
+		// An orphaned pet (its set deleted with the Orphan policy) keeps
+		// its identity: the re-created set adopts it.
+		e.addPod("kept-0", "n2", func(p *v1.Pod) { p.Labels = map[string]string{v1.PetSetPodNameLabel: "kept-0"} })
 	})
 
 	expireN2KeepingN1(t, e, fake, t0)
@@ -126,7 +129,7 @@ func evictN2Pods(t *testing.T, e *env, fake *clock.Fake) {
 	fake.Advance(time.Hour)
 	e.addPod("witness", "n2", nil)
 	testcluster.Eventually(t, wait, "the witness to be evicted", func() bool { return deleting(e.pod("witness")) })
-	for _, name := range []string{"forever", "db-0", "sts-0"} {
+	for _, name := range []string{"forever", "db-0", "sts-0", "kept-0"} {
 		if deleting(e.pod(name)) {
 			t.Errorf("%s was evicted", name)
 		}
