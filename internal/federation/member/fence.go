@@ -291,13 +291,14 @@ func (f *fencing) stopPods(ctx context.Context, wl workload) error {
 }
 
 // stopGrace is the grace period a fence gives a pod: its own, at most
-// maxStopGraceSeconds.
+// maxStopGraceSeconds and at least one second — a delete asking for 0
+// would remove the pod object while its processes still run.
 func stopGrace(p *v1.Pod) int64 {
 	g := v1.DefaultTerminationGracePeriodSeconds
 	if p.Spec.TerminationGracePeriodSeconds != nil {
 		g = *p.Spec.TerminationGracePeriodSeconds
 	}
-	return max(min(g, maxStopGraceSeconds), 0)
+	return max(min(g, maxStopGraceSeconds), 1)
 }
 
 // fencingOf reports whether a PetSet's or Deployment's pods are

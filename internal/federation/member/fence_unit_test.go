@@ -50,7 +50,7 @@ func TestStopGraceAndMargin(t *testing.T) {
 	for _, tc := range []struct {
 		pod  *v1.Pod
 		want int64
-	}{{grace(nil), 5}, {grace(n(30)), 5}, {grace(n(2)), 2}, {grace(n(0)), 0}} {
+	}{{grace(nil), 5}, {grace(n(30)), 5}, {grace(n(2)), 2}, {grace(n(0)), 1}} {
 		if got := stopGrace(tc.pod); got != tc.want {
 			t.Errorf("stopGrace(%v) = %d, want %d", tc.pod.Spec.TerminationGracePeriodSeconds, got, tc.want)
 		}
