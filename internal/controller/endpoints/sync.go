@@ -31,10 +31,19 @@ func (ec *Controller) sync(ctx context.Context, key string) error {
 	case !haveSvc:
 		// Kubernetes deletes the Endpoints of a deleted service, whoever
 		// wrote them.
-		if haveEp {
-			return ec.delete(ctx, cur)
+		if !haveEp {
+			return nil
 		}
-		return nil
+		// The Service may be newer than the cache (a selectorless
+		// Service and its hand-written Endpoints applied together).
+		_, err := client.For[*v1.Service](ec.c, namespace).Get(ctx, cur.Name)
+		switch {
+		case err == nil:
+			return nil // its event brings the key back
+		case !v1.IsNotFound(err):
+			return fmt.Errorf("endpoints: %s: read service: %w", key, err)
+		}
+		return ec.delete(ctx, cur)
 	case !managed(svc):
 		if haveEp && cur.Labels[LabelManagedBy] == ManagedBy {
 			return ec.delete(ctx, cur)
@@ -83,12 +92,13 @@ func (ec *Controller) selected(svc *v1.Service) []*v1.Pod {
 }
 
 // delete deletes the cached Endpoints e, only if the object on the server
-// is still that one (a new one may already have been written for a new
-// service of the same name).
+// is still that version: a new one may already have been written for a
+// new service of the same name, or a user may have taken them over (the
+// managed-by label dropped) since the cache saw them.
 func (ec *Controller) delete(ctx context.Context, e *v1.Endpoints) error {
-	uid := e.UID
+	uid, rv := e.UID, e.ResourceVersion
 	_, err := client.For[*v1.Endpoints](ec.c, e.Namespace).Delete(ctx, e.Name,
-		client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid}})
+		client.DeleteOptions{Preconditions: &client.Preconditions{UID: &uid, ResourceVersion: &rv}})
 	switch {
 	case v1.IsNotFound(err):
 		return nil
