@@ -165,9 +165,18 @@ func moveFailedRanges(ranges []placement.Range, failed map[string]bool, eligible
 // stamped with (AnnotationFenceClaim), so the member knows once it is
 // back that the federation has decided about it.
 func (fc *Controller) claimLease(ctx context.Context, name string) (string, error) {
+	leases := client.For[*v1.Lease](fc.c, v1.NamespaceClusterLeases)
 	l, ok := fc.leases.Get(v1.NamespaceClusterLeases + "/" + name)
 	if !ok {
-		return "", nil // never renewed: nothing of it can be running
+		// Confirmed live: a cache behind the API server must not let
+		// pets move without the claim that fences their old cluster.
+		var err error
+		switch l, err = leases.Get(ctx, name); {
+		case v1.IsNotFound(err):
+			return "", nil // never renewed: nothing of it can be running
+		case err != nil:
+			return "", fmt.Errorf("federation controller: read the lease of failed cluster %s: %w", name, err)
+		}
 	}
 	renewed := ""
 	if l.Spec.RenewTime != nil {
@@ -183,7 +192,7 @@ func (fc *Controller) claimLease(ctx context.Context, name string) (string, erro
 	claim := fc.clock.Now().UTC().Format(time.RFC3339Nano)
 	up.Annotations[v1.AnnotationFencedByFederation] = claim
 	up.Annotations[annotationClaimedRenewal] = renewed
-	if _, err := client.For[*v1.Lease](fc.c, v1.NamespaceClusterLeases).Update(ctx, up); err != nil {
+	if _, err := leases.Update(ctx, up); err != nil {
 		return "", fmt.Errorf("federation controller: claim the lease of failed cluster %s: %w", name, err)
 	}
 	fc.log.Info("failed cluster's lease claimed: its pets are given to others", "cluster", name, "claim", claim)
