@@ -35,8 +35,9 @@ func (a *Agent) startPodSync(ctx context.Context) {
 		}
 		for _, sb := range a.rt.Sandboxes() {
 			if !known[sb.UID] {
-				a.log.Info("removing the sandbox of a pod that no longer exists", "pod", sb.Namespace+"/"+sb.Name)
-				a.worker(ctx, sb.UID, nil, true)
+				if a.sweepGone(ctx, sb.UID) {
+					a.log.Info("removing the sandbox of a pod that no longer exists", "pod", sb.Namespace+"/"+sb.Name)
+				}
 				known[sb.UID] = true
 			}
 		}
@@ -45,20 +46,34 @@ func (a *Agent) startPodSync(ctx context.Context) {
 		// here uses.
 		dirs, _ := os.ReadDir(filepath.Join(a.cfg.DataDir, "volumes"))
 		for _, d := range dirs {
-			if uid := d.Name(); uid != "local" && !known[uid] {
+			if uid := d.Name(); uid != "local" && !known[uid] && a.sweepGone(ctx, uid) {
 				a.log.Info("removing the volumes of a pod that no longer exists", "uid", uid)
-				a.worker(ctx, uid, nil, true)
 			}
 		}
 		// So do the fence files of pods gone while the agent was down.
 		uids, _ := fence.UIDs(a.fence.dir)
 		for _, uid := range uids {
 			if !known[uid] {
-				a.worker(ctx, uid, nil, true)
+				a.sweepGone(ctx, uid)
 			}
 		}
 		a.gcLocalMounts(ctx)
 	})
+}
+
+// sweepGone has what the start-up sweep found of a pod that was not in
+// the first list of pods (a sandbox, volumes, a fence file) torn down,
+// unless a worker has it: a pod created since that list has a worker
+// before it has any of those, and must not be taken for gone. It reports
+// whether it tore anything down.
+func (a *Agent) sweepGone(ctx context.Context, uid string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, running := a.workers[uid]; running {
+		return false
+	}
+	a.startWorker(ctx, uid, nil, true)
+	return true
 }
 
 func (a *Agent) podChanged(ctx context.Context, p *v1.Pod, deleted bool) {
@@ -72,15 +87,19 @@ func (a *Agent) podChanged(ctx context.Context, p *v1.Pod, deleted bool) {
 func (a *Agent) worker(ctx context.Context, uid string, p *v1.Pod, deleted bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	w, ok := a.workers[uid]
-	if !ok {
-		w = newPodWorker(a, uid)
-		a.workers[uid] = w
+	if w, ok := a.workers[uid]; ok {
+		w.set(p, deleted)
+		return
 	}
+	a.startWorker(ctx, uid, p, deleted)
+}
+
+// startWorker starts the worker of a pod that has none; a.mu is held.
+func (a *Agent) startWorker(ctx context.Context, uid string, p *v1.Pod, deleted bool) {
+	w := newPodWorker(a, uid)
+	a.workers[uid] = w
 	w.set(p, deleted)
-	if !ok {
-		a.wg.Go(func() { w.run(ctx) })
-	}
+	a.wg.Go(func() { w.run(ctx) })
 }
 
 // workerDone forgets a worker whose pod is gone for good.
