@@ -20,6 +20,7 @@ type deleteOptions struct {
 	wait           bool
 	cascade        string
 	gracePeriod    int64
+	force          bool
 	ignoreNotFound bool
 	timeout        time.Duration
 }
@@ -35,7 +36,12 @@ namespace for its objects), and a pod on a node takes its grace period to stop.
 
 --cascade says what happens to the objects the deleted one owns: "background"
 (the default) deletes them after it, "foreground" before it, "orphan" keeps
-them.`,
+them.
+
+--grace-period 0 removes a pod on a node from the API at once, before its
+node has stopped it: its controller may start a replacement while it still
+runs — for a pet, two copies of one identity. It needs --force (which alone
+means --grace-period 0). Use it only for a pod whose node is known dead.`,
 		Example: `  # Delete a pet; the PetSet controller recreates it
   kennel delete pod db-1
 
@@ -46,7 +52,10 @@ them.`,
   kennel delete -f db.yaml --ignore-not-found
 
   # Delete by label without waiting
-  kennel delete pods -l app=cache --wait=false`,
+  kennel delete pods -l app=cache --wait=false
+
+  # Remove a pet whose node is dead (powered off), without waiting for it
+  kennel delete pod db-1 --force`,
 		ValidArgsFunction: completeKindsAndNames(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDelete(cmd.Context(), g, o, args)
@@ -58,7 +67,8 @@ them.`,
 	f.StringVarP(&o.selector, "selector", "l", "", "delete the objects of KIND that match this label selector")
 	f.BoolVar(&o.wait, "wait", true, "wait until the objects are gone")
 	f.StringVar(&o.cascade, "cascade", "background", "dependents: background, foreground or orphan")
-	f.Int64Var(&o.gracePeriod, "grace-period", -1, "seconds a pod is given to stop (-1: the pod's own)")
+	f.Int64Var(&o.gracePeriod, "grace-period", -1, "seconds a pod is given to stop (-1: the pod's own; 0 needs --force)")
+	f.BoolVar(&o.force, "force", false, "remove pods at once, without waiting for their node to stop them (--grace-period 0)")
 	f.BoolVar(&o.ignoreNotFound, "ignore-not-found", false, "do not fail when an object does not exist")
 	f.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long --wait waits")
 	return cmd
@@ -126,6 +136,15 @@ func (o *deleteOptions) deleteOptions() (client.DeleteOptions, error) {
 		opts.PropagationPolicy = "Orphan"
 	default:
 		return opts, fmt.Errorf("--cascade %q: use background, foreground or orphan", o.cascade)
+	}
+	switch {
+	case o.force && o.gracePeriod > 0:
+		return opts, fmt.Errorf("--force removes pods at once: it cannot be given with --grace-period %d", o.gracePeriod)
+	case o.force:
+		o.gracePeriod = 0
+	case o.gracePeriod == 0:
+		return opts, errors.New("--grace-period 0 removes a pod from the API before its node has stopped it " +
+			"(a pet's replacement may then run beside it): add --force if its node is known dead")
 	}
 	if o.gracePeriod >= 0 {
 		opts.GracePeriodSeconds = &o.gracePeriod

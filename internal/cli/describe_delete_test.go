@@ -165,3 +165,33 @@ func TestDeleteFromManifest(t *testing.T) {
 	}
 	wantContains(t, "stderr", e.mustFail("delete", "cm", "x", "--cascade=sideways"), "--cascade")
 }
+
+// TestDeleteForceForGraceZero: removing a pod on a node before its node
+// stopped it needs --force; with it the pod is gone at once, while a
+// plain delete leaves it terminating for its node (there is none here).
+func TestDeleteForceForGraceZero(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pods := client.For[*v1.Pod](e.tc.Admin, "default")
+	for _, n := range []string{"db-0", "db-1"} {
+		p := &v1.Pod{ObjectMeta: v1.ObjectMeta{Name: n},
+			Spec: v1.PodSpec{NodeName: "n1", Containers: []v1.Container{{Name: "main", Command: []string{"sleep", "1000"}}}}}
+		if _, err := pods.Create(e.ctx(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantContains(t, "--grace-period 0", e.mustFail("delete", "pod", "db-0", "--grace-period", "0"), "--force", "node")
+	if p, err := pods.Get(e.ctx(), "db-0"); err != nil || p.DeletionTimestamp != nil {
+		t.Fatalf("db-0 after a refused delete: %v, deleting %v", err, p != nil && p.DeletionTimestamp != nil)
+	}
+	wantContains(t, "--force --grace-period 5", e.mustFail("delete", "pod", "db-0", "--force", "--grace-period", "5"), "--force")
+
+	wantLines(t, "--force", e.mustRun("delete", "pod", "db-0", "--force"), "pod/db-0 deleted")
+	if _, err := pods.Get(e.ctx(), "db-0"); !v1.IsNotFound(err) {
+		t.Errorf("db-0 after delete --force: %v, want gone", err)
+	}
+	wantLines(t, "plain delete", e.mustRun("delete", "pod", "db-1", "--wait=false"), "pod/db-1 deleted")
+	if p, err := pods.Get(e.ctx(), "db-1"); err != nil || p.DeletionTimestamp == nil {
+		t.Errorf("db-1 after a plain delete: %v; want it terminating, waiting for its node", err)
+	}
+}
