@@ -11,18 +11,26 @@ import (
 	"github.com/kennel-dev/kennel/internal/testcluster"
 )
 
+// idleGC is a cluster and a collector that is not run: its caches stay
+// empty, and a test hands it the (stale) versions to judge.
+func idleGC(t *testing.T) (*testcluster.Cluster, context.Context, *GC) {
+	t.Helper()
+	tc := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	g, err := New(tc.Admin, nil, controller.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tc, ctx, g
+}
+
 // A dependent judged from a cache that is behind must not be deleted for
 // owners it no longer has: a PetSet deleted with the Orphan policy and
 // recreated adopts its pods, and a garbage collector whose cache still
 // showed the old owner deleted them (seen in CI).
 func TestCollectSparesAnObjectNewerThanItsCachedVersion(t *testing.T) {
-	tc := testcluster.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	g, err := New(tc.Admin, nil, controller.Options{Workers: 1}) // not run: its caches stay empty
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc, ctx, g := idleGC(t)
 	cms := client.For[*v1.ConfigMap](tc.Admin, "default")
 	old, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "old-owner"}})
 	if err != nil {
@@ -68,13 +76,7 @@ func TestCollectSparesAnObjectNewerThanItsCachedVersion(t *testing.T) {
 // reference to the PetSet removed) must survive the set's foreground
 // deletion when the cache still shows the set as its owner.
 func TestForegroundSparesADependentReleasedSinceItsCachedVersion(t *testing.T) {
-	tc := testcluster.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	g, err := New(tc.Admin, nil, controller.Options{Workers: 1}) // not run: its caches stay empty
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc, ctx, g := idleGC(t)
 	cms := client.For[*v1.ConfigMap](tc.Admin, "default")
 	owner, err := cms.Create(ctx, &v1.ConfigMap{ObjectMeta: v1.ObjectMeta{Name: "set"}})
 	if err != nil {
