@@ -32,18 +32,27 @@ type watchCache struct {
 	// window is the first revision from which every event is in ring.
 	window int64
 	subs   map[*subscriber]struct{}
+
+	// budget is how long dispatching may wait, in all, for watchers whose
+	// buffer is full; it is used only by the dispatching goroutine.
+	budget *timeBudget
 }
 
 // subscriber is one API watch: events under prefix from revision from on.
+// Only the dispatching goroutine sends on ch and closes it; the watch
+// ends its interest by closing done.
 type subscriber struct {
-	ch     chan store.Event
-	prefix string
-	from   int64
-	closed bool
+	ch       chan store.Event
+	prefix   string
+	from     int64
+	closed   bool // ch closed; owned by the dispatching goroutine
+	done     chan struct{}
+	doneOnce sync.Once
 }
 
 func newWatchCache(st *store.Store, prefix string, capacity, buffer int, log *slog.Logger) *watchCache {
-	return &watchCache{st: st, prefix: prefix, capacity: capacity, buffer: buffer, log: log, subs: map[*subscriber]struct{}{}}
+	return &watchCache{st: st, prefix: prefix, capacity: capacity, buffer: buffer, log: log, subs: map[*subscriber]struct{}{},
+		budget: newTimeBudget(time.Now())}
 }
 
 // subscribe returns the events under prefix from revision from on, or
@@ -66,7 +75,7 @@ func (c *watchCache) subscribe(ctx, stop context.Context, prefix string, from in
 			replay = append(replay, ev)
 		}
 	}
-	s := &subscriber{ch: make(chan store.Event, c.buffer+len(replay)), prefix: prefix, from: from}
+	s := &subscriber{ch: make(chan store.Event, c.buffer+len(replay)), prefix: prefix, from: from, done: make(chan struct{})}
 	for _, ev := range replay {
 		s.ch <- ev
 	}
@@ -74,16 +83,13 @@ func (c *watchCache) subscribe(ctx, stop context.Context, prefix string, from in
 	return s.ch, func() { c.unsubscribe(s) }, true
 }
 
+// unsubscribe ends a watch's interest; a dispatch waiting to give it an
+// event stops waiting.
 func (c *watchCache) unsubscribe(s *subscriber) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.subs[s]; ok {
-		delete(c.subs, s)
-		if !s.closed {
-			s.closed = true
-			close(s.ch)
-		}
-	}
+	delete(c.subs, s)
+	c.mu.Unlock()
+	s.doneOnce.Do(func() { close(s.done) })
 }
 
 // start begins the etcd watch from the current revision; c.mu is held.
@@ -113,18 +119,66 @@ func (c *watchCache) run(ctx context.Context, events <-chan store.Event) {
 		c.dispatch(ev)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.running = false
-	for s := range c.subs {
-		delete(c.subs, s)
-		if !s.closed {
-			s.closed = true
-			close(s.ch)
-		}
+	subs := c.subs
+	c.subs = map[*subscriber]struct{}{}
+	c.mu.Unlock()
+	for s := range subs {
+		s.cutOff()
 	}
 }
 
+// cutOff ends a subscriber's stream; only the dispatching goroutine calls
+// it.
+func (s *subscriber) cutOff() {
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
+}
+
+// dispatch keeps ev in the ring and gives it to every subscriber that
+// wants it. A subscriber whose buffer is full is waited for, out of a
+// small time budget shared by all (a watcher busy for an instant, as on a
+// loaded machine, keeps up); once the budget is spent it is cut off (it
+// resumes from where it was) rather than holding up the others.
 func (c *watchCache) dispatch(ev store.Event) {
+	blocked := c.offer(ev)
+	if len(blocked) == 0 {
+		return
+	}
+	start := time.Now()
+	wait := c.budget.take(start)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	expired := false
+	for _, s := range blocked {
+		if !expired {
+			select {
+			case s.ch <- ev:
+				continue
+			case <-s.done:
+				continue
+			case <-timer.C:
+				expired = true
+			}
+		}
+		select { // the budget is spent: a last chance, then cut off
+		case s.ch <- ev:
+		case <-s.done:
+		default:
+			c.mu.Lock()
+			delete(c.subs, s)
+			c.mu.Unlock()
+			s.cutOff()
+		}
+	}
+	c.budget.giveBack(wait-time.Since(start), time.Now())
+}
+
+// offer keeps ev and hands it to every subscriber with room; it returns
+// those without.
+func (c *watchCache) offer(ev store.Event) (blocked []*subscriber) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ring = append(c.ring, ev)
@@ -140,12 +194,50 @@ func (c *watchCache) dispatch(ev store.Event) {
 		}
 		select {
 		case s.ch <- ev:
-		default: // too slow: cut it off (it resumes from where it was)
-			delete(c.subs, s)
-			s.closed = true
-			close(s.ch)
+		default:
+			blocked = append(blocked, s)
 		}
 	}
+	return blocked
+}
+
+// timeBudget is time that refills at refillPerSecond up to maxBudget, as
+// in Kubernetes' watch cache: a watcher that falls behind for an instant
+// is waited for, a stalled one costs the others at most maxBudget before
+// it is cut off.
+type timeBudget struct {
+	left time.Duration
+	at   time.Time
+}
+
+const (
+	maxBudget       = 100 * time.Millisecond
+	refillPerSecond = 50 * time.Millisecond
+)
+
+func newTimeBudget(now time.Time) *timeBudget { return &timeBudget{left: maxBudget, at: now} }
+
+// take returns all the budget there is at now.
+func (b *timeBudget) take(now time.Time) time.Duration {
+	b.refill(now)
+	d := b.left
+	b.left = 0
+	return d
+}
+
+// giveBack returns what a wait did not use.
+func (b *timeBudget) giveBack(d time.Duration, now time.Time) {
+	b.refill(now)
+	if d > 0 {
+		b.left = min(b.left+d, maxBudget)
+	}
+}
+
+func (b *timeBudget) refill(now time.Time) {
+	if el := now.Sub(b.at); el > 0 {
+		b.left = min(b.left+time.Duration(float64(refillPerSecond)*el.Seconds()), maxBudget)
+	}
+	b.at = now
 }
 
 // watchCaches holds one cache per resource prefix, created on first use.

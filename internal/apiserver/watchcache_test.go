@@ -16,7 +16,7 @@ import (
 // others; resuming from the last resourceVersion it saw, it misses
 // nothing.
 func TestSlowWatcherIsCutOffAndResumesWithoutLoss(t *testing.T) {
-	tc := testcluster.StartWith(t, func(c *apiserver.Config) { c.WatchBufferEvents = 8 })
+	tc := testcluster.StartWith(t, func(c *apiserver.Config) { c.WatchBufferEvents = 64 })
 	ctx := ctxT(t)
 	cms := client.For[*v1.ConfigMap](tc.Admin, "default")
 	cm, err := cms.Create(ctx, configMap("hot", nil))
