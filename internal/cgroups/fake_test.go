@@ -244,7 +244,10 @@ func TestStats(t *testing.T) {
 		write(t, filepath.Join(root, "memory/kennel/node-1/web/memory.usage_in_bytes"), "4096\n")
 		write(t, filepath.Join(root, "memory/kennel/node-1/web/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
 		write(t, filepath.Join(root, "pids/kennel/node-1/web/pids.current"), "7\n")
+		// No cpu.stat (a fake cpu hierarchy without it): no throttling counts.
 		assertStats(t, g, Stats{CPUUsage: 1500 * time.Millisecond, MemoryUsage: 4096, OOMKills: 3, Pids: 7})
+		write(t, filepath.Join(root, "cpu/kennel/node-1/web/cpu.stat"), "nr_periods 40\nnr_throttled 12\nthrottled_time 9000000\n")
+		assertStats(t, g, Stats{CPUUsage: 1500 * time.Millisecond, MemoryUsage: 4096, OOMKills: 3, Pids: 7, CPUPeriods: 40, CPUThrottledPeriods: 12})
 	})
 	t.Run("v2", func(t *testing.T) {
 		root := fakeV2(t, "web")
@@ -253,7 +256,7 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(root, "kennel/node-1/web")
-		write(t, filepath.Join(dir, "cpu.stat"), "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+		write(t, filepath.Join(dir, "cpu.stat"), "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 30\nnr_throttled 5\nthrottled_usec 100\n")
 		write(t, filepath.Join(dir, "memory.current"), "8192\n")
 		write(t, filepath.Join(dir, "memory.events"), "low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n")
 		write(t, filepath.Join(dir, "cgroup.procs"), "10\n11\n")
@@ -261,7 +264,7 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Without the pids controller the processes are counted.
-		assertStats(t, g, Stats{CPUUsage: 2500 * time.Millisecond, MemoryUsage: 8192, OOMKills: 2, Pids: 2})
+		assertStats(t, g, Stats{CPUUsage: 2500 * time.Millisecond, MemoryUsage: 8192, OOMKills: 2, Pids: 2, CPUPeriods: 30, CPUThrottledPeriods: 5})
 	})
 }
 

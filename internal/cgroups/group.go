@@ -42,6 +42,11 @@ type Stats struct {
 	OOMKills uint64
 	// Pids is the number of processes and threads in the group.
 	Pids uint64
+	// CPUPeriods counts the enforcement periods that have elapsed while
+	// the group had a CPU limit and runnable processes; CPUThrottledPeriods
+	// those in which it used its whole quota and was held back (cpu.stat
+	// nr_periods and nr_throttled, in both versions; 0 where absent).
+	CPUPeriods, CPUThrottledPeriods uint64
 }
 
 // Name is the group's name under its Manager's parent.
@@ -200,6 +205,11 @@ func (g *Group) statsV1() (Stats, error) {
 		return st, err
 	}
 	st.CPUUsage = time.Duration(ns)
+	if cpu := g.v1dirs["cpu"]; cpu != "" {
+		if st.CPUPeriods, st.CPUThrottledPeriods, err = readThrottling(filepath.Join(cpu, "cpu.stat")); err != nil {
+			return st, err
+		}
+	}
 	mem := g.v1dirs["memory"]
 	if st.MemoryUsage, err = readUint(filepath.Join(mem, "memory.usage_in_bytes")); err != nil {
 		return st, err
@@ -218,6 +228,9 @@ func (g *Group) statsV2() (Stats, error) {
 		return st, err
 	}
 	st.CPUUsage = time.Duration(us) * time.Microsecond
+	if st.CPUPeriods, st.CPUThrottledPeriods, err = readThrottling(filepath.Join(g.v2dir, "cpu.stat")); err != nil {
+		return st, err
+	}
 	if st.MemoryUsage, err = readUint(filepath.Join(g.v2dir, "memory.current")); err != nil {
 		return st, err
 	}
@@ -226,6 +239,19 @@ func (g *Group) statsV2() (Stats, error) {
 	}
 	st.Pids, err = g.pidCount(g.v2dir)
 	return st, err
+}
+
+// readThrottling reads nr_periods and nr_throttled from a cpu.stat file;
+// a file that is not there (no cpu controller) reads as zeros.
+func readThrottling(path string) (periods, throttled uint64, err error) {
+	if !isFile(path) {
+		return 0, 0, nil
+	}
+	if periods, err = readKey(path, "nr_periods"); err != nil {
+		return 0, 0, err
+	}
+	throttled, err = readKey(path, "nr_throttled")
+	return periods, throttled, err
 }
 
 // pidCount reads pids.current in dir, or counts the group's processes where
