@@ -96,13 +96,22 @@ func (c *Cluster) Client(token string) *client.Client {
 // Eventually polls cond until it returns true or the deadline passes.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Within polls cond until it returns true (true) or the deadline passes
+// (false), for a test that says more than Eventually when it fails.
+func Within(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	wait := time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(wait)
 		wait = min(wait*2, 100*time.Millisecond)
 	}
+	return true
 }

@@ -298,10 +298,21 @@ spec:
 		p := getPod(t, c, "guard-0")
 		return p != nil && p.UID != guard.UID && p.Spec.NodeName == "e2e-n2" && v1.IsPodReady(p)
 	})
-	p := getPod(t, c, "imaged")
-	cond := v1.GetPodCondition(&p.Status, v1.PodScheduled)
-	if p.Spec.NodeName != "" || cond == nil || !strings.Contains(cond.Message, "node's runtime cannot run images") {
-		t.Fatalf("pod with an image: node %q, condition %+v", p.Spec.NodeName, cond)
+	// The scheduler says why on the pod's PodScheduled condition (written
+	// asynchronously: a loaded machine may not have written it yet).
+	var p *v1.Pod
+	var cond *v1.PodCondition
+	stuck := func() bool {
+		p = getPod(t, c, "imaged")
+		if p == nil {
+			return false
+		}
+		cond = v1.GetPodCondition(&p.Status, v1.PodScheduled)
+		return cond != nil && strings.Contains(cond.Message, "node's runtime cannot run images")
+	}
+	if !testcluster.Within(20*time.Second, stuck) || p.Spec.NodeName != "" {
+		ev, _, _ := k.run("", "get", "events")
+		t.Fatalf("pod with an image, after 20 s: %+v\ncondition %+v\nevents:\n%s", p, cond, ev)
 	}
 }
 
