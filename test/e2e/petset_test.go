@@ -61,9 +61,11 @@ func petCluster(t *testing.T, k *kennel, dnsIP string) *client.Client {
 func waitPets(t *testing.T, c *client.Client, set string, n int, timeout time.Duration) map[string]*v1.Pod {
 	t.Helper()
 	pets := map[string]*v1.Pod{}
-	testcluster.Eventually(t, timeout, fmt.Sprintf("%d pets of %s Ready", n, set), func() bool {
+	waiting := ""
+	ok := testcluster.Within(timeout, func() bool {
 		for i := range n {
-			p := getPod(t, c, fmt.Sprintf("%s-%d", set, i))
+			waiting = fmt.Sprintf("%s-%d", set, i)
+			p := getPod(t, c, waiting)
 			if p == nil || !v1.IsPodReady(p) || p.Status.PodIP == "" {
 				return false
 			}
@@ -71,6 +73,9 @@ func waitPets(t *testing.T, c *client.Client, set string, n int, timeout time.Du
 		}
 		return true
 	})
+	if !ok {
+		t.Fatalf("timed out after %v waiting for %d pets of %s Ready\n%s", timeout, n, set, podReport(c, waiting))
+	}
 	return pets
 }
 

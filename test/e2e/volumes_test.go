@@ -58,16 +58,43 @@ func waitSucceeded(t *testing.T, c *client.Client, timeout time.Duration, names 
 	t.Helper()
 	logs := map[string]string{}
 	for _, name := range names {
-		testcluster.Eventually(t, timeout, "pod "+name+" Succeeded", func() bool {
+		ok := testcluster.Within(timeout, func() bool {
 			p := getPod(t, c, name)
 			if p != nil && p.Status.Phase == v1.PodFailed {
 				t.Fatalf("pod %s failed: %+v\nlogs: %s", name, p.Status, podLog(t, c, name))
 			}
 			return p != nil && p.Status.Phase == v1.PodSucceeded
 		})
+		if !ok {
+			t.Fatalf("timed out after %v waiting for pod %s Succeeded\n%s", timeout, name, podReport(c, name))
+		}
 		logs[name] = podLog(t, c, name)
 	}
 	return logs
+}
+
+// podReport says where a pod is stuck: its node and status, and the
+// events about it and every warning, for a test's failure message.
+func podReport(c *client.Client, name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if p, err := client.For[*v1.Pod](c, "default").Get(ctx, name); err != nil {
+		fmt.Fprintf(&b, "pod %s: %v\n", name, err)
+	} else {
+		fmt.Fprintf(&b, "pod %s on node %q: %+v\n", name, p.Spec.NodeName, p.Status)
+	}
+	evs, err := client.For[*v1.Event](c, "default").List(ctx, client.ListOptions{})
+	if err != nil {
+		fmt.Fprintf(&b, "events: %v\n", err)
+		return b.String()
+	}
+	for _, e := range evs.Items {
+		if e.InvolvedObject.Name == name || e.Type == v1.EventTypeWarning {
+			fmt.Fprintf(&b, "event %s %s %s/%s: %s (x%d)\n", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message, e.Count)
+		}
+	}
+	return b.String()
 }
 
 func podLog(t *testing.T, c *client.Client, name string) string {
