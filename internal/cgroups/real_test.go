@@ -22,13 +22,9 @@ func forEachMode(t *testing.T, test func(t *testing.T, m *Manager)) {
 }
 
 // TestRealCPULimit measures a group limited to half a CPU while it tries to
-// use two. Over a 2 s window it must never get more than 0.5 CPU (+10%),
-// and it must be held back by its limit: in every 100 ms period in which
-// it was throttled it had used its whole 50 ms quota, so its CPU time is at
-// least the throttled periods times the quota (-10%). On an idle machine
-// that is 0.5 CPU ± 10%; on a loaded one (CI runs test packages side by
-// side on two CPUs) the group may get less than its limit in some periods,
-// which is not the limit's doing, and those periods are not throttled.
+// use two, over a 2 s window, and judges the limit with CheckCPULimit (a
+// loaded machine, as CI's with test packages side by side, may give the
+// group less than its limit; that is not the limit's doing).
 func TestRealCPULimit(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m *Manager) {
 		g, err := m.Create("burn", Resources{CPULimitMillis: 500})
@@ -49,23 +45,14 @@ func TestRealCPULimit(t *testing.T) {
 		waitFor(t, 10*time.Second, "the group to use CPU", func() bool { return stats().CPUUsage > 100*time.Millisecond })
 
 		const window = 2 * time.Second
-		const quota = 50 * time.Millisecond // per 100 ms period
 		first, t0 := stats(), time.Now()
 		waitFor(t, 2*window, "the measurement window", func() bool { return time.Since(t0) >= window })
 		last, elapsed := stats(), time.Since(t0)
-		used := last.CPUUsage - first.CPUUsage
-		periods := last.CPUPeriods - first.CPUPeriods
-		throttled := last.CPUThrottledPeriods - first.CPUThrottledPeriods
-		cpus := float64(used) / float64(elapsed)
-		t.Logf("used %v CPU in %v: %.3f CPU; throttled in %d of %d periods", used, elapsed, cpus, throttled, periods)
-		if cpus > 0.55 {
-			t.Errorf("group limited to 500m used %.3f CPU, want at most 0.55", cpus)
-		}
-		if periods < 10 || throttled == 0 {
-			t.Errorf("group limited to 500m trying to use 2 CPUs was throttled in %d of %d periods, want its limit to hold it back", throttled, periods)
-		}
-		if floor := time.Duration(throttled) * quota * 9 / 10; used < floor {
-			t.Errorf("group used %v CPU in %d throttled periods, want at least %v (its quota is lower than 500m)", used, throttled, floor)
+		cpus, err := CheckCPULimit(first, last, elapsed, 500)
+		t.Logf("used %.3f CPU in %v; throttled in %d of %d periods", cpus, elapsed,
+			last.CPUThrottledPeriods-first.CPUThrottledPeriods, last.CPUPeriods-first.CPUPeriods)
+		if err != nil {
+			t.Error(err)
 		}
 	})
 }
