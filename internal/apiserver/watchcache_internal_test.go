@@ -3,6 +3,7 @@ package apiserver
 import (
 	"log/slog"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/kennel-dev/kennel/internal/store"
@@ -26,75 +27,78 @@ func putEvent(rev int64) store.Event {
 }
 
 // A watcher whose buffer is full for an instant (its reader busy, as on a
-// loaded machine) is waited for, not cut off.
+// loaded machine) is waited for, not cut off. The tests run in a synctest
+// bubble: synctest.Wait returns once the dispatch is blocked waiting, and
+// the budget's timer runs on the bubble's clock.
 func TestWatcherBusyForAnInstantIsNotCutOff(t *testing.T) {
-	c, subs := cacheWith(1)
-	s := subs[0]
-	c.dispatch(putEvent(1)) // fills the buffer
-	got := make(chan []int64)
-	go func() {
-		time.Sleep(10 * time.Millisecond) // the reader is busy
-		var revs []int64
-		for ev := range s.ch {
-			revs = append(revs, ev.KV.Revision)
-			if len(revs) == 2 {
-				break
-			}
+	synctest.Test(t, func(t *testing.T) {
+		c, subs := cacheWith(1)
+		s := subs[0]
+		c.dispatch(putEvent(1)) // fills the buffer
+		done := make(chan struct{})
+		go func() { c.dispatch(putEvent(2)); close(done) }()
+		synctest.Wait() // the dispatch waits for the watcher
+		if s.closed {
+			t.Fatal("a watcher whose buffer was full for an instant was cut off")
 		}
-		got <- revs
-	}()
-	c.dispatch(putEvent(2))
-	if s.closed {
-		t.Fatal("a watcher busy for 10 ms was cut off")
-	}
-	if revs := <-got; len(revs) != 2 || revs[0] != 1 || revs[1] != 2 {
-		t.Fatalf("watcher got revisions %v, want [1 2]", revs)
-	}
-	if _, ok := c.subs[s]; !ok {
-		t.Fatal("the watcher was dropped from the subscribers")
-	}
+		var revs []int64
+		for range 2 {
+			revs = append(revs, (<-s.ch).KV.Revision)
+		}
+		<-done
+		if revs[0] != 1 || revs[1] != 2 || s.closed {
+			t.Fatalf("watcher got revisions %v (closed %v), want [1 2], open", revs, s.closed)
+		}
+		if _, ok := c.subs[s]; !ok {
+			t.Fatal("the watcher was dropped from the subscribers")
+		}
+	})
 }
 
-// A stalled watcher costs the others at most the budget, then is cut off;
-// the others get every event; the budget, once spent, refills.
+// A stalled watcher costs the others the budget, then is cut off; the
+// others get every event; the budget is spent.
 func TestStalledWatcherIsCutOffWithinTheBudget(t *testing.T) {
-	c, subs := cacheWith(1, 64)
-	stalled, live := subs[0], subs[1]
-	c.dispatch(putEvent(1))
-	start := time.Now()
-	c.dispatch(putEvent(2))
-	took := time.Since(start)
-	if !stalled.closed {
-		t.Fatal("a stalled watcher was not cut off")
-	}
-	if _, ok := c.subs[stalled]; ok {
-		t.Fatal("a cut-off watcher is still subscribed")
-	}
-	if took < maxBudget/2 {
-		t.Fatalf("the stalled watcher was cut off after %v, before it was given the budget (%v)", took, maxBudget)
-	}
-	if len(live.ch) != 2 || live.closed {
-		t.Fatalf("the live watcher has %d events (closed %v), want 2", len(live.ch), live.closed)
-	}
-	if left := c.budget.take(time.Now()); left > maxBudget/2 {
-		t.Fatalf("budget left after a stalled watcher spent it: %v", left)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c, subs := cacheWith(1, 64)
+		stalled, live := subs[0], subs[1]
+		c.dispatch(putEvent(1))
+		start := time.Now()
+		c.dispatch(putEvent(2))
+		if took := time.Since(start); took != maxBudget {
+			t.Fatalf("the stalled watcher was cut off after %v, want after the budget (%v)", took, maxBudget)
+		}
+		if !stalled.closed {
+			t.Fatal("a stalled watcher was not cut off")
+		}
+		if _, ok := c.subs[stalled]; ok {
+			t.Fatal("a cut-off watcher is still subscribed")
+		}
+		if len(live.ch) != 2 || live.closed {
+			t.Fatalf("the live watcher has %d events (closed %v), want 2", len(live.ch), live.closed)
+		}
+		// All of it was spent; what is there is the refill over the wait.
+		if left, want := c.budget.take(time.Now()), refillPerSecond*maxBudget/time.Second; left != want {
+			t.Fatalf("budget left after a stalled watcher spent it: %v, want %v", left, want)
+		}
+	})
 }
 
 // A watch that ends while a dispatch waits for it releases the dispatch.
 func TestUnsubscribeReleasesAWaitingDispatch(t *testing.T) {
-	c, subs := cacheWith(1)
-	s := subs[0]
-	c.budget = &timeBudget{left: time.Hour, at: time.Now()} // only the unsubscribe can end the wait
-	c.dispatch(putEvent(1))
-	done := make(chan struct{})
-	go func() { c.dispatch(putEvent(2)); close(done) }()
-	c.unsubscribe(s)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("dispatch still waits for a watcher that unsubscribed")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c, subs := cacheWith(1)
+		s := subs[0]
+		c.dispatch(putEvent(1))
+		done := make(chan struct{})
+		go func() { c.dispatch(putEvent(2)); close(done) }()
+		synctest.Wait() // the dispatch waits for the watcher
+		start := time.Now()
+		c.unsubscribe(s)
+		<-done
+		if took := time.Since(start); took != 0 || s.closed {
+			t.Fatalf("dispatch ended %v after the unsubscribe (closed %v), want at once, not cut off", took, s.closed)
+		}
+	})
 }
 
 func TestTimeBudget(t *testing.T) {
