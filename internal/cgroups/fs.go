@@ -53,22 +53,32 @@ func readUint(path string) (uint64, error) {
 // lines (cpu.stat, memory.events, memory.oom_control). A missing key is 0:
 // older kernels lack some counters.
 func readKey(path, key string) (uint64, error) {
+	var n uint64
+	err := readKeys(path, map[string]*uint64{key: &n})
+	return n, err
+}
+
+// readKeys reads several keys of a flat-keyed file in one read, each into
+// its target; a missing key leaves its target 0.
+func readKeys(path string, keys map[string]*uint64) error {
 	s, err := readFile(path)
 	if err != nil {
-		return 0, err
+		return err
+	}
+	for _, dst := range keys {
+		*dst = 0
 	}
 	for line := range strings.Lines(s) {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || k != key {
+		dst, want := keys[k]
+		if !ok || !want {
 			continue
 		}
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("cgroups: parse %s of %s: %w", key, path, err)
+		if *dst, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+			return fmt.Errorf("cgroups: parse %s of %s: %w", k, path, err)
 		}
-		return n, nil
 	}
-	return 0, nil
+	return nil
 }
 
 // readPids reads a cgroup.procs file.

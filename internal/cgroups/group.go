@@ -205,8 +205,9 @@ func (g *Group) statsV1() (Stats, error) {
 		return st, err
 	}
 	st.CPUUsage = time.Duration(ns)
-	if cpu := g.v1dirs["cpu"]; cpu != "" {
-		if st.CPUPeriods, st.CPUThrottledPeriods, err = readThrottling(filepath.Join(cpu, "cpu.stat")); err != nil {
+	if stat := filepath.Join(g.v1dirs["cpu"], "cpu.stat"); g.v1dirs["cpu"] != "" && isFile(stat) {
+		err := readKeys(stat, map[string]*uint64{"nr_periods": &st.CPUPeriods, "nr_throttled": &st.CPUThrottledPeriods})
+		if err != nil {
 			return st, err
 		}
 	}
@@ -223,14 +224,13 @@ func (g *Group) statsV1() (Stats, error) {
 
 func (g *Group) statsV2() (Stats, error) {
 	var st Stats
-	us, err := readKey(filepath.Join(g.v2dir, "cpu.stat"), "usage_usec")
+	var us uint64
+	err := readKeys(filepath.Join(g.v2dir, "cpu.stat"),
+		map[string]*uint64{"usage_usec": &us, "nr_periods": &st.CPUPeriods, "nr_throttled": &st.CPUThrottledPeriods})
 	if err != nil {
 		return st, err
 	}
 	st.CPUUsage = time.Duration(us) * time.Microsecond
-	if st.CPUPeriods, st.CPUThrottledPeriods, err = readThrottling(filepath.Join(g.v2dir, "cpu.stat")); err != nil {
-		return st, err
-	}
 	if st.MemoryUsage, err = readUint(filepath.Join(g.v2dir, "memory.current")); err != nil {
 		return st, err
 	}
@@ -239,19 +239,6 @@ func (g *Group) statsV2() (Stats, error) {
 	}
 	st.Pids, err = g.pidCount(g.v2dir)
 	return st, err
-}
-
-// readThrottling reads nr_periods and nr_throttled from a cpu.stat file;
-// a file that is not there (no cpu controller) reads as zeros.
-func readThrottling(path string) (periods, throttled uint64, err error) {
-	if !isFile(path) {
-		return 0, 0, nil
-	}
-	if periods, err = readKey(path, "nr_periods"); err != nil {
-		return 0, 0, err
-	}
-	throttled, err = readKey(path, "nr_throttled")
-	return periods, throttled, err
 }
 
 // pidCount reads pids.current in dir, or counts the group's processes where
