@@ -6,6 +6,7 @@ package testcluster
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -97,8 +98,15 @@ func (c *Cluster) Client(token string) *client.Client {
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	if !Within(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, goroutines())
 	}
+}
+
+// goroutines is the stacks of this process's goroutines, at most 256 KiB:
+// where an in-process server or controller is stuck when a wait times out.
+func goroutines() string {
+	buf := make([]byte, 256<<10)
+	return "goroutines of the test process:\n" + string(buf[:runtime.Stack(buf, true)])
 }
 
 // Within polls cond until it returns true (true) or the deadline passes
